@@ -1,0 +1,237 @@
+/*
+ * mcrypto.c - thin, checked wrappers around libsodium and OpenSSL.
+ *
+ * libsodium provides X25519, BLAKE2b, ChaCha20, XChaCha20, Poly1305, the
+ * CSPRNG and guarded memory. OpenSSL provides one primitive libsodium lacks:
+ * the AES-256 block cipher on a single block, used by the wide-block cipher
+ * (src/sprp.c). The AES cipher object is fetched once at initialisation.
+ */
+#include <config.h>
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "mcrypto.h"
+
+static EVP_CIPHER *aes256ecb;
+
+int
+mcrypto_init(void)
+{
+	if (sodium_init() < 0)
+		return -1;
+	if (aes256ecb == NULL) {
+		aes256ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
+		if (aes256ecb == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+mcrypto_rng_seed(struct mcrypto_rng *rng, const uint8_t seed[32])
+{
+	memcpy(rng->seed, seed, sizeof rng->seed);
+	rng->pos = 0;
+}
+
+void
+mcrypto_random(struct mcrypto_rng *rng, void *buf, size_t len)
+{
+	static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+	uint8_t block[64];
+	uint8_t *out = buf;
+
+	if (rng == NULL) {
+		randombytes_buf(buf, len);
+		return;
+	}
+	/* Key stream of the seed, continued from byte rng->pos. */
+	while (len > 0) {
+		uint64_t blockno = rng->pos / 64;
+		size_t off = (size_t)(rng->pos % 64);
+		size_t n = 64 - off;
+
+		if (blockno > UINT32_MAX)
+			msg_panic("mcrypto_random: deterministic stream exhausted");
+		if (n > len)
+			n = len;
+		memset(block, 0, sizeof block);
+		crypto_stream_chacha20_ietf_xor_ic(block, block, sizeof block, nonce,
+		    (uint32_t)blockno, rng->seed);
+		memcpy(out, block + off, n);
+		out += n;
+		len -= n;
+		rng->pos += n;
+	}
+	sodium_memzero(block, sizeof block);
+}
+
+uint32_t
+mcrypto_uniform(uint32_t bound)
+{
+	return randombytes_uniform(bound);
+}
+
+int
+mcrypto_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
+{
+	return crypto_scalarmult(out, sk, pk) == 0 ? 0 : -1;
+}
+
+void
+mcrypto_x25519_base(uint8_t pk[32], const uint8_t sk[32])
+{
+	if (crypto_scalarmult_base(pk, sk) != 0)
+		msg_panic("crypto_scalarmult_base failed");
+}
+
+void
+mcrypto_hash(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+    const uint8_t *in, size_t in_len)
+{
+	if (crypto_generichash(out, out_len, in, in_len, key, key_len) != 0)
+		msg_panic("crypto_generichash: bad lengths %zu/%zu", out_len, key_len);
+}
+
+void
+mcrypto_kdf(uint8_t *out, size_t out_len, uint64_t id,
+    const char ctx[MCRYPTO_KDF_CTX_BYTES], const uint8_t key[32])
+{
+	if (crypto_kdf_derive_from_key(out, out_len, id, ctx, key) != 0)
+		msg_panic("crypto_kdf_derive_from_key: bad length %zu", out_len);
+}
+
+void
+mcrypto_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32])
+{
+	static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+
+	crypto_stream_chacha20_ietf_xor(out, in, len, nonce, key);
+}
+
+void
+mcrypto_xchacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
+    const uint8_t nonce[24], const uint8_t key[32])
+{
+	crypto_stream_xchacha20_xor(out, in, len, nonce, key);
+}
+
+void
+mcrypto_poly1305_hash(uint8_t out[16], const uint8_t key[16],
+    const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+	crypto_onetimeauth_state st;
+	uint8_t k[crypto_onetimeauth_KEYBYTES];
+
+	memcpy(k, key, 16);
+	memset(k + 16, 0, 16);		/* s = 0: the bare polynomial hash */
+	crypto_onetimeauth_init(&st, k);
+	crypto_onetimeauth_update(&st, a, a_len);
+	crypto_onetimeauth_update(&st, b, b_len);
+	crypto_onetimeauth_final(&st, out);
+	sodium_memzero(k, sizeof k);
+	sodium_memzero(&st, sizeof st);
+}
+
+int
+mcrypto_aes256_block(uint8_t out[16], const uint8_t in[16], const uint8_t key[32],
+    int encrypt)
+{
+	EVP_CIPHER_CTX *ctx;
+	int n = 0, ok;
+
+	if (aes256ecb == NULL)
+		msg_panic("mcrypto_aes256_block before mcrypto_init");
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex2(ctx, aes256ecb, key, NULL, encrypt ? 1 : 0, NULL) == 1
+	    && EVP_CIPHER_CTX_set_padding(ctx, 0) == 1
+	    && EVP_CipherUpdate(ctx, out, &n, in, 16) == 1
+	    && n == 16;
+	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key schedule */
+	return ok ? 0 : -1;
+}
+
+int
+mcrypto_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	return sodium_memcmp(a, b, len) == 0;
+}
+
+int
+mcrypto_is_zero(const uint8_t *p, size_t len)
+{
+	return sodium_is_zero(p, len);
+}
+
+void
+mcrypto_wipe(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+
+void *
+mcrypto_secret_alloc(size_t len)
+{
+	void *p = sodium_malloc(len);
+
+	if (p == NULL)
+		msg_fatal("cannot allocate %zu bytes of protected memory", len);
+	return p;
+}
+
+void
+mcrypto_secret_free(void *p)
+{
+	sodium_free(p);		/* wipes before releasing */
+}
+
+void
+mcrypto_hex(char *out, const uint8_t *in, size_t len)
+{
+	sodium_bin2hex(out, 2 * len + 1, in, len);
+}
+
+int
+mcrypto_unhex(uint8_t *out, size_t out_len, const char *hex, size_t hex_len)
+{
+	size_t got = 0;
+	const char *end = NULL;
+
+	if (hex_len != 2 * out_len)
+		return -1;
+	if (sodium_hex2bin(out, out_len, hex, hex_len, NULL, &got, &end) != 0)
+		return -1;
+	return got == out_len && end == hex + hex_len ? 0 : -1;
+}
+
+size_t
+mcrypto_base64_len(size_t bin_len)
+{
+	return sodium_base64_ENCODED_LEN(bin_len, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void
+mcrypto_base64(char *out, size_t out_size, const uint8_t *in, size_t len)
+{
+	if (out_size < mcrypto_base64_len(len))
+		msg_panic("mcrypto_base64: output buffer too small");
+	sodium_bin2base64(out, out_size, in, len, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int
+mcrypto_unbase64(uint8_t *out, size_t out_size, size_t *out_len,
+    const char *in, size_t in_len)
+{
+	const char *end = NULL;
+
+	*out_len = 0;
+	if (sodium_base642bin(out, out_size, in, in_len, " \t\r\n", out_len, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return end == in + in_len ? 0 : -1;
+}

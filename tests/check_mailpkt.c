@@ -1,0 +1,3 @@
+/* check_mailpkt.c - placeholder; replaced by the real tests. */
+#include <config.h>
+int main(void) { return 77; }
