@@ -11,7 +11,7 @@
 
 /* Path of a file under $top_srcdir/tests (static buffer) */
 const char *tu_srcpath(const char *rel);
-/* Read a whole file; exits the test on failure. Caller frees with free(). */
+/* Read a whole file (NUL added after len); exits on failure. Free with free(). */
 uint8_t *tu_read_file(const char *path, size_t *len);
 /* Deterministic node keys: key i from a fixed seed */
 void tu_node_key(struct pkt_key *k, unsigned i);
