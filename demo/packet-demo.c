@@ -132,10 +132,10 @@ main(int argc, char **argv)
 		printf("  replay tag:  %s... (remembered so a copy is dropped)\n", tag);
 		if (res.cmd == PKT_CMD_FORWARD) {
 			printf("  next hop:    %s\n", res.next_addr);
-			printf("  it cannot read the message, does not know the sender, how many\n"
-			    "  hops remain or where the message goes. It mails on a packet of\n"
-			    "  the same %d bytes that shares no byte pattern with the one it got.\n",
-			    PKT_SIZE);
+			printf("  It sees who handed it the packet, nothing of the message, how\n"
+			    "  many hops remain or where the message goes. It mails on a packet\n"
+			    "  of the same %d bytes that shares no byte pattern with the one\n"
+			    "  it got.\n", PKT_SIZE);
 			alen = armor_encode(armor, ARMOR_SIZE, out);
 		} else {
 			printf("  it is the exit; the zero tag checks out, so the message is\n"

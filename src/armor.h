@@ -28,9 +28,15 @@
 #define ARMOR_TYPE_KEY	"Packet-Type"
 #define ARMOR_TYPE	"mixmail-1"
 #define ARMOR_COLUMNS	64
-/* Bytes armor_encode() writes for one packet, including the final NUL */
-#define ARMOR_SIZE	(sizeof ARMOR_BEGIN + sizeof ARMOR_TYPE_KEY + 2 + sizeof ARMOR_TYPE + 1 \
-	+ ((PKT_SIZE + 2) / 3 * 4) + ((PKT_SIZE + 2) / 3 * 4 + ARMOR_COLUMNS - 1) / ARMOR_COLUMNS \
+/* Base64 characters of one packet (with padding): 27308 */
+#define ARMOR_B64_LEN	((PKT_SIZE + 2) / 3 * 4)
+/*
+ * Bytes armor_encode() writes for one packet, including the final NUL
+ * (27820). Each sizeof counts its string plus one byte for the line end;
+ * the key adds ": ", the empty line one LF, every base64 line one LF.
+ */
+#define ARMOR_SIZE	(sizeof ARMOR_BEGIN + (sizeof ARMOR_TYPE_KEY - 1) + 2 + sizeof ARMOR_TYPE \
+	+ 1 + ARMOR_B64_LEN + (ARMOR_B64_LEN + ARMOR_COLUMNS - 1) / ARMOR_COLUMNS \
 	+ sizeof ARMOR_END + 1)
 
 enum armor_err {
@@ -42,14 +48,20 @@ enum armor_err {
 	ARMOR_ERR_LENGTH	/* decodes to other than PKT_SIZE bytes */
 };
 
-/* armor_encode - LF line ends; returns the length written (without NUL) */
+/*
+ * armor_encode - LF line ends; returns the length written (without NUL),
+ * which is always ARMOR_SIZE - 1, or 0 if out_size < ARMOR_SIZE.
+ */
 size_t armor_encode(char *out, size_t out_size, const uint8_t pkt[PKT_SIZE]);
 
 /*
  * armor_decode - find the first armor in text[0..len) and decode it into
  * pkt. *end (if not NULL) is set to the offset just past the armor's END
  * line, or past the BEGIN line when the armor is bad, so that a caller can
- * look for another armor after it. Never reads past len.
+ * look for another armor after it; with ARMOR_ERR_NONE it is len. pkt is
+ * written only on ARMOR_OK. Never reads past len; text need not be NUL
+ * terminated. Memory use is bounded (one buffer of about 48 KiB while an
+ * armor is decoded), whatever len is.
  */
 enum armor_err armor_decode(const char *text, size_t len, uint8_t pkt[PKT_SIZE], size_t *end);
 

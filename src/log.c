@@ -40,7 +40,7 @@ msg_set_quiet(int q)
 	quiet = q;
 }
 
-static void
+static void MIX_PRINTF(2, 0)
 msg_vprint(const char *level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];

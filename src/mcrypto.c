@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
@@ -29,6 +30,13 @@ mcrypto_init(void)
 			return -1;
 	}
 	return 0;
+}
+
+void
+mcrypto_versions(const char **sodium, const char **openssl)
+{
+	*sodium = sodium_version_string();
+	*openssl = OpenSSL_version(OPENSSL_VERSION);
 }
 
 void

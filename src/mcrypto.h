@@ -38,6 +38,8 @@ struct mcrypto_rng {
 
 /* mcrypto_init - initialise the libraries; 0 on success, -1 on failure. */
 int mcrypto_init(void) MIX_WUR;
+/* mcrypto_versions - run-time version strings of libsodium and libcrypto */
+void mcrypto_versions(const char **sodium, const char **openssl);
 
 void mcrypto_rng_seed(struct mcrypto_rng *rng, const uint8_t seed[32]);
 /* mcrypto_random - fill buf from rng, or from the OS CSPRNG if rng is NULL */
