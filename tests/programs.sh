@@ -30,6 +30,29 @@ for p in mixmail mixnode; do
 	check "$p with no arguments" 64 "$b/src/$p"
 done
 
+# mixnode config: effective settings like postconf; errors name file, line
+# and setting and exit 78.
+cf=conf.$$
+printf '# test\nname = testnode\nrelay = maildir:/tmp/x\n' > "$cf"
+check "mixnode config" 0 "$b/src/mixnode" -c "$cf" config
+grep -qx "name = testnode" out.$$ || { echo "FAIL: config name"; fail=1; }
+grep -qx "key_lifetime = 30d" out.$$ || { echo "FAIL: config default"; fail=1; }
+check "mixnode config -n" 0 "$b/src/mixnode" -c "$cf" config -n
+[ "$(wc -l < out.$$)" -eq 2 ] || { echo "FAIL: config -n printed other than 2 lines"; fail=1; }
+check "mixnode config NAME" 0 "$b/src/mixnode" -c "$cf" config relay
+grep -qx "relay = maildir:/tmp/x" out.$$ || { echo "FAIL: config NAME"; fail=1; }
+check "mixnode config -d NAME" 0 "$b/src/mixnode" -c "$cf" config -d relay
+grep -qx "relay = smtp://127.0.0.1:25" out.$$ || { echo "FAIL: config -d"; fail=1; }
+check "mixnode config unknown NAME" 78 "$b/src/mixnode" -c "$cf" config nosuch
+check "MIXNODE_CONF names the file" 0 env MIXNODE_CONF="$cf" "$b/src/mixnode" config name
+grep -qx "name = testnode" out.$$ || { echo "FAIL: MIXNODE_CONF"; fail=1; }
+printf 'name = testnode\nexit = perhaps\n' > "$cf"
+check "mixnode config with a bad value" 78 "$b/src/mixnode" -c "$cf" config
+grep -q "^mixnode: $cf:2: setting exit: " out.$$ || { echo "FAIL: error names file, line, setting"; fail=1; }
+check "mixnode config with a missing file" 78 "$b/src/mixnode" -c /nonexistent/m.conf config
+check "mixnode unknown command" 64 "$b/src/mixnode" frobnicate
+rm -f "$cf"
+
 # The demo carries the message through three hops and shows the tag defeat.
 check "packet demo" 0 "$b/demo/packet-demo" "$s/demo/message.txt"
 grep -q "Documents about the water contract" out.$$ ||

@@ -1,0 +1,54 @@
+/*
+ * nodeconf.c - the settings table of mixnode (see doc/mixnode.conf.5).
+ */
+#include <config.h>
+
+#include <stdlib.h>
+
+#include "nodeconf.h"
+
+#define DAY (24LL * 3600)
+
+const struct conf_setting nodeconf_table[] = {
+	{ "name", CONF_NAME, "mixnode", 0, 32, NULL,
+	    "the node's nickname in its descriptor" },
+	{ "address", CONF_ADDRESS, "mix@localhost.invalid", 0, 0, NULL,
+	    "the mail address the MTA delivers to this node's receive hook" },
+	{ "spool_dir", CONF_PATH, "/var/spool/mixnode", 0, 0, NULL,
+	    "pool, keys, replay caches and statistics (mode 0700)" },
+	{ "relay", CONF_RELAY, "smtp://127.0.0.1:25", 0, 0, NULL,
+	    "outbound hand-off: smtp://HOST:PORT or maildir:/PATH" },
+	{ "max_message_size", CONF_SIZE, "128k", 32 * 1024, 10 * 1024 * 1024, NULL,
+	    "largest mail receive accepts; larger mail is read and dropped" },
+	{ "lock_timeout", CONF_DURATION, "10s", 1, 300, NULL,
+	    "longest wait for a lock before a temporary failure" },
+	{ "key_lifetime", CONF_DURATION, "30d", DAY, 365 * DAY, NULL,
+	    "how long a mix key is valid" },
+	{ "key_publish_ahead", CONF_DURATION, "7d", 0, 90 * DAY, NULL,
+	    "how long before its validity a new mix key is published" },
+	{ "key_grace", CONF_DURATION, "7d", DAY, 90 * DAY, NULL,
+	    "how long after expiry a mix key still decrypts in-flight packets" },
+	{ "exit", CONF_BOOL, "no", 0, 0, NULL,
+	    "yes: deliver final-hop mail; no: middleman, never delivers" },
+};
+
+const size_t nodeconf_count = sizeof nodeconf_table / sizeof *nodeconf_table;
+
+void
+nodeconf_init(struct conf *c)
+{
+	conf_init(c, nodeconf_table, nodeconf_count);
+}
+
+const char *
+nodeconf_path(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	env = getenv("MIXNODE_CONF");
+	if (env != NULL && *env != '\0')
+		return env;
+	return NODECONF_DEFAULT_PATH;
+}
