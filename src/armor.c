@@ -1,6 +1,6 @@
 /*
  * armor.c - ASCII armor for packets in mail bodies (armor.h,
- * doc/packet-format.md section 8).
+ * doc/packet-format.md section 9).
  *
  * The encoder writes the canonical form: BEGIN line, "Packet-Type:
  * mixmail-1", an empty line, the base64 of the packet at ARMOR_COLUMNS

@@ -11,7 +11,7 @@
  * line ends, trailing white space, leading white space on base64 lines,
  * text before and after the armor. (Quoted-printable or base64 transfer
  * encodings of the whole body are undone by mailpkt.c before the text gets
- * here.) doc/packet-format.md section 8 is the specification.
+ * here.) doc/packet-format.md section 9 is the specification.
  *
  * Functions: armor_encode(), armor_decode(), armor_strerror().
  */

@@ -6,7 +6,7 @@
  * HBSH (hash, block, stream, hash) construction of Crowley and Biggs in its
  * HPolyC instance, with XChaCha20 as the stream cipher and an empty tweak:
  * Poly1305 (s = 0) as the almost-delta-universal hash, AES-256 on one
- * 16-byte block, XChaCha20 over the rest. doc/packet-format.md section 5
+ * 16-byte block, XChaCha20 over the rest. doc/packet-format.md section 6
  * specifies it byte by byte and explains the choice.
  */
 #ifndef MIX_SPRP_H

@@ -5,7 +5,7 @@
  *
  * Everything is deterministic: node secret keys and the sender's
  * randomness come from fixed 32-byte seeds through the ChaCha20 generator
- * of mcrypto_random (doc/packet-format.md, section 9). The output is a
+ * of mcrypto_random (doc/packet-format.md, section 12). The output is a
  * text file of "name = value" lines in records opened by "[kind]" lines;
  * tests/check_kat.c reads it back, rebuilds every packet from the same
  * seeds (the bytes must match) and unwraps the stored bytes hop by hop
