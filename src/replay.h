@@ -123,10 +123,13 @@ enum replay_status replay_insert(struct replay *rc,
 enum replay_status replay_sync(struct replay *rc) MIX_WUR;
 
 /*
- * replay_check_insert - lock (bounded by timeout_ms), insert, unlock.
- * REPLAY_NEW: this call recorded the tag (of several processes inserting
- * the same tag, exactly one gets REPLAY_NEW). REPLAY_SEEN: a replay.
- * Otherwise REPLAY_BUSY, REPLAY_FULL, REPLAY_GONE or an error.
+ * replay_check_insert - lock (bounded by timeout_ms), insert, unlock, then
+ * sync (after the unlock, so that concurrent callers share flushes).
+ * REPLAY_NEW: this call recorded the tag, durably unless REPLAY_DEFER_SYNC
+ * (of several processes inserting the same tag, exactly one gets
+ * REPLAY_NEW). REPLAY_SEEN: a replay; the other process's record may still
+ * be a few milliseconds from durable (doc, "Durability"). Otherwise
+ * REPLAY_BUSY, REPLAY_FULL, REPLAY_GONE or an error.
  */
 enum replay_status replay_check_insert(struct replay *rc,
     const uint8_t tag[REPLAY_TAG_SIZE], unsigned timeout_ms) MIX_WUR;
