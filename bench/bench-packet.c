@@ -16,11 +16,13 @@
  * cost of per-hop blinding, ratios, the target check).
  *
  * Method: every measurement gets a warm-up run, then RUNS timed runs of
- * seconds / RUNS each; the table shows the median run (and the spread of
- * all runs, so that noise from a shared machine is visible). A run calls
- * the operation in batches of about BATCH_SECONDS until its time is up or
- * MAX_OPS_PER_RUN calls are done, whichever comes first. The process is
- * not pinned to a CPU.
+ * seconds / RUNS each, taken in RUNS passes over all the measurements so
+ * that a slow spell of a shared machine hits one run of each rather than
+ * every run of one. The table shows the median run (and the spread of all
+ * runs, so that the noise is visible). A run calls the operation in
+ * batches of about BATCH_SECONDS until its time is up or MAX_OPS_PER_RUN
+ * calls are done, whichever comes first. The process is not pinned to a
+ * CPU.
  *
  * doc/PERFORMANCE.md records the results and reads them.
  */
@@ -311,35 +313,50 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* measure - warm up, then RUNS timed runs; keep median, min and max */
+/*
+ * measure_all - a warm-up pass over every measurement (it also sizes each
+ * batch: about BATCH_SECONDS of calls), then RUNS passes of one timed run
+ * each. Interleaving spreads a slow spell of a shared machine over all
+ * measurements instead of spoiling one of them; the median run of each
+ * measurement is kept, with its fastest and slowest.
+ */
 static void
-measure(struct bench *b, double secs)
+measure_all(double secs)
 {
-	double rate[RUNS], warm;
-	unsigned long batch;
-	size_t i;
+	static double rate[B_COUNT][RUNS];
+	static unsigned long batch[B_COUNT];
+	double warm;
+	size_t i, r;
 
-	/* The warm-up also sizes the batch: about BATCH_SECONDS of calls. */
-	warm = run_for(b->op, secs / RUNS, 1);
-	batch = warm * BATCH_SECONDS >= 2 ? (unsigned long)(warm * BATCH_SECONDS) : 1;
-	for (i = 0; i < RUNS; i++)
-		rate[i] = run_for(b->op, secs / RUNS, batch);
-	qsort(rate, RUNS, sizeof rate[0], cmp_double);
-	b->median = rate[RUNS / 2];
-	b->min = rate[0];
-	b->max = rate[RUNS - 1];
+	for (i = 0; i < B_COUNT; i++) {
+		warm = run_for(benches[i].op, secs / RUNS, 1);
+		batch[i] = warm * BATCH_SECONDS >= 2 ? (unsigned long)(warm * BATCH_SECONDS) : 1;
+	}
+	for (r = 0; r < RUNS; r++)
+		for (i = 0; i < B_COUNT; i++)
+			rate[i][r] = run_for(benches[i].op, secs / RUNS, batch[i]);
+	for (i = 0; i < B_COUNT; i++) {
+		qsort(rate[i], RUNS, sizeof rate[i][0], cmp_double);
+		benches[i].median = rate[i][RUNS / 2];
+		benches[i].min = rate[i][0];
+		benches[i].max = rate[i][RUNS - 1];
+	}
 }
 
 static void
-print_row(const char *name, double per_sec, size_t bytes, const char *spread)
+print_row(const char *name, double per_sec, size_t bytes, double best, const char *spread)
 {
-	char mbs[32];
+	char mbs[32], bst[32];
 
 	if (bytes > 0)
 		snprintf(mbs, sizeof mbs, "%.0f", per_sec * (double)bytes / 1e6);
 	else
 		snprintf(mbs, sizeof mbs, "-");
-	printf("%-42s %11.0f %10.2f %8s %7s\n", name, per_sec, 1e6 / per_sec, mbs, spread);
+	if (best > 0)
+		snprintf(bst, sizeof bst, "%.0f", best);
+	else
+		snprintf(bst, sizeof bst, "-");
+	printf("%-42s %9.0f %9.2f %6s %9s %6s\n", name, per_sec, 1e6 / per_sec, mbs, bst, spread);
 }
 
 static void
@@ -347,8 +364,8 @@ print_bench(const struct bench *b)
 {
 	char spread[16];
 
-	snprintf(spread, sizeof spread, "%.1f%%", 100.0 * (b->max - b->min) / b->median);
-	print_row(b->name, b->median, b->bytes, spread);
+	snprintf(spread, sizeof spread, "%.0f%%", 100.0 * (b->max - b->min) / b->median);
+	print_row(b->name, b->median, b->bytes, b->max, spread);
 }
 
 /* us - microseconds per call of measurement i (its median run) */
@@ -477,9 +494,10 @@ print_environment(double secs)
 	printf("compiler:  " COMPILER_NAME "\n");
 	printf("load avg:  %s (at start)\n", load);
 	printf("method:    1 thread, not pinned; per line a %.2f s warm-up, then %d runs"
-	    " of %.2f s;\n", secs / RUNS, RUNS, secs / RUNS);
-	printf("           the median run is shown; spread = (max - min) / median of the"
-	    " %d runs\n", RUNS);
+	    " of %.2f s,\n", secs / RUNS, RUNS, secs / RUNS);
+	printf("           taken in %d passes over all lines; ops/s, us/op and MB/s are from\n"
+	    "           the median run; best = fastest run (ops/s);\n"
+	    "           spread = (fastest - slowest) / median of the %d runs\n", RUNS, RUNS);
 	printf("packet:    %d bytes (header %d, payload %d); body %d bytes;"
 	    " ring keys tried in order\n", PKT_SIZE, PKT_HEADER_SIZE, PKT_PAYLOAD_SIZE,
 	    PKT_BODY_MAX);
@@ -496,10 +514,13 @@ usage(FILE *fp)
 	    "mixmail packets (%d bytes) and the primitives behind them. Prints the\n"
 	    "machine, library versions and date, then one line per measurement:\n"
 	    "name, operations per second, microseconds per operation, MB/s where\n"
-	    "the operation runs over a buffer, and the spread between runs.\n"
+	    "the operation runs over a buffer (these three from the median run),\n"
+	    "the fastest run in operations per second, and the spread between runs.\n"
 	    "\n"
 	    "Each measurement: one warm-up run, then %d timed runs of seconds/%d\n"
-	    "each; the median run is reported. Lines marked 'computed' are sums of\n"
+	    "each, taken in %d passes over all measurements (so that a slow spell\n"
+	    "of a shared machine hits one run of each, not all runs of one); the\n"
+	    "median run is reported. Lines marked 'computed' are sums of\n"
 	    "measured medians, not measurements. The process is not pinned to a\n"
 	    "CPU; run it on an idle machine (or under taskset) for stable numbers.\n"
 	    "\n"
@@ -507,7 +528,7 @@ usage(FILE *fp)
 	    "  -n          quick smoke run (-t %.2f): checks that everything works,\n"
 	    "              the numbers are not meaningful\n"
 	    "  -h, --help  this text\n",
-	    PKT_SIZE, RUNS, RUNS, DEFAULT_SECONDS, QUICK_SECONDS);
+	    PKT_SIZE, RUNS, RUNS, RUNS, DEFAULT_SECONDS, QUICK_SECONDS);
 }
 
 /* setup - node keys, the two packets under test, buffers */
@@ -601,17 +622,16 @@ main(int argc, char **argv)
 
 	setup();
 	print_environment(secs);
-	printf("%-42s %11s %10s %8s %7s\n", "measurement", "ops/s", "us/op", "MB/s", "spread");
-	for (i = 0; i < B_COUNT; i++) {
-		measure(&benches[i], secs);
+	fflush(stdout);
+	measure_all(secs);
+	printf("%-42s %9s %9s %6s %9s %6s\n", "measurement", "ops/s", "us/op", "MB/s", "best", "spread");
+	for (i = 0; i < B_COUNT; i++)
 		print_bench(&benches[i]);
-		fflush(stdout);
-	}
 
 	/* Computed from the medians above; nothing new is measured. */
 	blinded_us = us(B_FWD) + us(B_X25519);
 	parts_us = us(B_X25519) + us(B_MAC) + us(B_HSTREAM) + us(B_SPRP);
-	print_row("blinded Sphinx estimate (computed)", 1e6 / blinded_us, 0, "-");
+	print_row("blinded Sphinx estimate (computed)", 1e6 / blinded_us, 0, 0, "-");
 	printf("\ncomputed from the medians above:\n");
 	printf("  blinded Sphinx estimate = unwrap forward + one x25519 = %.2f + %.2f = %.2f us\n",
 	    us(B_FWD), us(B_X25519), blinded_us);
@@ -625,9 +645,10 @@ main(int argc, char **argv)
 	    us(B_LIONESS) / us(B_SPRP));
 	printf("  3-key ring / 1 key: forward %.2f x, exit %.2f x the time\n",
 	    us(B_FWD_RING) / us(B_FWD), us(B_EXIT_RING) / us(B_EXIT));
-	printf("  target: pkt_unwrap forward >= %.0f/s on one core: %s (%.0f/s)\n",
-	    TARGET_UNWRAP, benches[B_FWD].median >= TARGET_UNWRAP ? "met" : "NOT met",
-	    benches[B_FWD].median);
+	printf("  target: pkt_unwrap forward >= %.0f/s on one core: %s (median %.0f/s,"
+	    " fastest run %.0f/s)\n", TARGET_UNWRAP,
+	    benches[B_FWD].median >= TARGET_UNWRAP ? "met" : "NOT met",
+	    benches[B_FWD].median, benches[B_FWD].max);
 	if (secs < 0.1)
 		printf("  (quick run: too short for meaningful numbers)\n");
 

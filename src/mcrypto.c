@@ -17,19 +17,53 @@
 #include "log.h"
 #include "mcrypto.h"
 
-static EVP_CIPHER *aes256ecb;
+static EVP_CIPHER *aes256ecb, *chacha20;
+static EVP_MAC *poly1305;
 
 int
 mcrypto_init(void)
 {
 	if (sodium_init() < 0)
 		return -1;
-	if (aes256ecb == NULL) {
+	if (aes256ecb == NULL)
 		aes256ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-		if (aes256ecb == NULL)
-			return -1;
+	if (chacha20 == NULL)
+		chacha20 = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
+	if (poly1305 == NULL)
+		poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
+	return aes256ecb != NULL && chacha20 != NULL && poly1305 != NULL ? 0 : -1;
+}
+
+/*
+ * chacha_xor - out = in ^ ChaCha20 key stream, by OpenSSL, which runs about
+ * three times faster than libsodium 1.0.18 on AVX2/AVX-512 machines
+ * (doc/PERFORMANCE.md). iv is OpenSSL's 16 bytes: block counter (LE32) ||
+ * 96-bit nonce. The streams are bit-identical to libsodium's; the
+ * known-answer vectors check it.
+ */
+static void
+chacha_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t iv[16],
+    const uint8_t key[32])
+{
+	EVP_CIPHER_CTX *ctx;
+	int n;
+
+	if (chacha20 == NULL)
+		msg_panic("mcrypto stream cipher used before mcrypto_init");
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		msg_fatal("out of memory for a cipher context");
+	if (EVP_EncryptInit_ex2(ctx, chacha20, key, iv, NULL) != 1)
+		msg_panic("ChaCha20 initialisation failed");
+	while (len > 0) {
+		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
+
+		if (EVP_EncryptUpdate(ctx, out, &n, in, chunk) != 1 || n != chunk)
+			msg_panic("ChaCha20 failed");
+		out += chunk;
+		in += chunk;
+		len -= (size_t)chunk;
 	}
-	return 0;
+	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key */
 }
 
 void
@@ -116,33 +150,56 @@ mcrypto_kdf(uint8_t *out, size_t out_len, uint64_t id,
 void
 mcrypto_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t key[32])
 {
-	static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+	static const uint8_t iv[16];	/* counter 0, nonce 0^12 */
 
-	crypto_stream_chacha20_ietf_xor(out, in, len, nonce, key);
+	if (len > 64ULL << 32)
+		msg_panic("mcrypto_chacha20_xor: stream too long");
+	chacha_xor(out, in, len, iv, key);
 }
 
+/*
+ * XChaCha20 = ChaCha20 (original 64-bit-nonce form) keyed by
+ * HChaCha20(key, nonce[0..16)) with nonce[16..24), counter 0. Under 2^32
+ * blocks OpenSSL's counter || nonce IV 0^4 || 0^4 || nonce[16..24) gives the
+ * same state words.
+ */
 void
 mcrypto_xchacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
     const uint8_t nonce[24], const uint8_t key[32])
 {
-	crypto_stream_xchacha20_xor(out, in, len, nonce, key);
+	uint8_t subkey[32], iv[16];
+
+	if (len > 64ULL << 32)
+		msg_panic("mcrypto_xchacha20_xor: stream too long");
+	crypto_core_hchacha20(subkey, nonce, key, NULL);
+	memset(iv, 0, 8);
+	memcpy(iv + 8, nonce + 16, 8);
+	chacha_xor(out, in, len, iv, subkey);
+	sodium_memzero(subkey, sizeof subkey);
 }
 
+/* Poly1305 by OpenSSL: about four times libsodium 1.0.18's speed here */
 void
 mcrypto_poly1305_hash(uint8_t out[16], const uint8_t key[16],
     const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
-	crypto_onetimeauth_state st;
-	uint8_t k[crypto_onetimeauth_KEYBYTES];
+	EVP_MAC_CTX *ctx;
+	uint8_t k[32];
+	size_t n = 0;
 
+	if (poly1305 == NULL)
+		msg_panic("mcrypto_poly1305_hash before mcrypto_init");
 	memcpy(k, key, 16);
 	memset(k + 16, 0, 16);		/* s = 0: the bare polynomial hash */
-	crypto_onetimeauth_init(&st, k);
-	crypto_onetimeauth_update(&st, a, a_len);
-	crypto_onetimeauth_update(&st, b, b_len);
-	crypto_onetimeauth_final(&st, out);
+	if ((ctx = EVP_MAC_CTX_new(poly1305)) == NULL)
+		msg_fatal("out of memory for a MAC context");
+	if (EVP_MAC_init(ctx, k, sizeof k, NULL) != 1 ||
+	    EVP_MAC_update(ctx, a, a_len) != 1 ||
+	    EVP_MAC_update(ctx, b, b_len) != 1 ||
+	    EVP_MAC_final(ctx, out, &n, 16) != 1 || n != 16)
+		msg_panic("Poly1305 failed");
+	EVP_MAC_CTX_free(ctx);		/* cleanses the key */
 	sodium_memzero(k, sizeof k);
-	sodium_memzero(&st, sizeof st);
 }
 
 int
