@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "pkt.h"
@@ -50,14 +51,6 @@
 #define PATH_HOPS	5
 #define RING_KEYS	3
 #define NODES		PKT_MAX_HOPS
-
-#if defined(__clang__)
-#define COMPILER_NAME "clang " __clang_version__
-#elif defined(__GNUC__)
-#define COMPILER_NAME "gcc " __VERSION__
-#else
-#define COMPILER_NAME "unknown"
-#endif
 
 /* Everything the operations work on, set up once. */
 static struct pkt_key *node;		/* NODES node keys (secret memory) */
@@ -273,16 +266,6 @@ static struct bench benches[B_COUNT] = {
 		PKT_PAYLOAD_SIZE - 32, 0, 0, 0 },
 };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		msg_panic("clock_gettime(CLOCK_MONOTONIC) failed");
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * run_for - call op in batches of batch calls until secs seconds have
  * passed (at most MAX_OPS_PER_RUN calls); returns calls per second. The
@@ -291,26 +274,18 @@ now(void)
 static double
 run_for(void (*op)(void), double secs, unsigned long batch)
 {
-	double t0 = now(), t = t0;
+	double t0 = bench_now(), t = t0;
 	unsigned long n = 0, i;
 
 	while (n < MAX_OPS_PER_RUN) {
 		for (i = 0; i < batch; i++)
 			op();
 		n += batch;
-		t = now();
+		t = bench_now();
 		if (t - t0 >= secs)
 			break;
 	}
 	return (double)n / (t - t0);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /*
@@ -336,7 +311,7 @@ measure_all(double secs)
 		for (i = 0; i < B_COUNT; i++)
 			rate[i][r] = run_for(benches[i].op, secs / RUNS, batch[i]);
 	for (i = 0; i < B_COUNT; i++) {
-		qsort(rate[i], RUNS, sizeof rate[i][0], cmp_double);
+		qsort(rate[i], RUNS, sizeof rate[i][0], bench_cmp_double);
 		benches[i].median = rate[i][RUNS / 2];
 		benches[i].min = rate[i][0];
 		benches[i].max = rate[i][RUNS - 1];
@@ -375,124 +350,10 @@ us(size_t i)
 	return 1e6 / benches[i].median;
 }
 
-/* copy_str - copy src into dst[size], cut short if it must be */
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* cpu_info - the first "model name" and a few flags libsodium cares about */
-static void
-cpu_info(char *model, size_t model_size, char *flags, size_t flags_size)
-{
-	static const char *const want[] = { "aes", "avx", "avx2", "avx512f" };
-	char line[4096];
-	FILE *fp;
-	size_t i;
-
-	snprintf(model, model_size, "unknown");
-	flags[0] = '\0';
-	if ((fp = fopen("/proc/cpuinfo", "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, fp) != NULL) {
-		char *colon = strchr(line, ':');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (colon == NULL)
-			continue;
-		if (strncmp(line, "model name", 10) == 0 && strcmp(model, "unknown") == 0) {
-			copy_str(model, model_size, colon + 1 + (colon[1] == ' '));
-		} else if (strncmp(line, "flags", 5) == 0 && flags[0] == '\0') {
-			size_t len = strlen(line);
-
-			if (len + 1 < sizeof line)	/* so the last flag matches too */
-				memcpy(line + len, " ", 2);
-			for (i = 0; i < sizeof want / sizeof want[0]; i++) {
-				char pat[32];
-				size_t used = strlen(flags);
-
-				snprintf(pat, sizeof pat, " %s ", want[i]);
-				if (strstr(colon, pat) != NULL && used + strlen(want[i]) + 2 < flags_size)
-					snprintf(flags + used, flags_size - used, "%s%s",
-					    used ? " " : "", want[i]);
-			}
-		}
-	}
-	fclose(fp);
-}
-
-/* os_name - PRETTY_NAME from /etc/os-release, or "unknown" */
-static void
-os_name(char *name, size_t size)
-{
-	char line[256];
-	FILE *fp;
-
-	snprintf(name, size, "unknown");
-	if ((fp = fopen("/etc/os-release", "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, fp) != NULL) {
-		if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
-			char *v = line + 12;
-
-			v[strcspn(v, "\n")] = '\0';
-			if (*v == '"') {
-				v++;
-				v[strcspn(v, "\"")] = '\0';
-			}
-			copy_str(name, size, v);
-			break;
-		}
-	}
-	fclose(fp);
-}
-
-static void
-load_average(char *out_s, size_t size)
-{
-	double l1, l5, l15;
-	FILE *fp;
-
-	snprintf(out_s, size, "unknown");
-	if ((fp = fopen("/proc/loadavg", "r")) == NULL)
-		return;
-	if (fscanf(fp, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-		snprintf(out_s, size, "%.2f %.2f %.2f", l1, l5, l15);
-	fclose(fp);
-}
-
 static void
 print_environment(double secs)
 {
-	char model[256], flags[64], os[128], load[64], date[64];
-	const char *sodium, *openssl;
-	struct utsname u;
-	time_t t = time(NULL);
-	struct tm tm;
-
-	cpu_info(model, sizeof model, flags, sizeof flags);
-	os_name(os, sizeof os);
-	load_average(load, sizeof load);
-	mcrypto_versions(&sodium, &openssl);
-	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(date, sizeof date, "unknown");
-	if (uname(&u) != 0)
-		msg_fatal("uname failed");
-
-	printf("bench-packet (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION);
-	printf("date:      %s\n", date);
-	printf("cpu:       %s [%s], %ld online CPUs\n", model, flags,
-	    sysconf(_SC_NPROCESSORS_ONLN));
-	printf("os:        %s, %s %s %s\n", os, u.sysname, u.release, u.machine);
-	printf("libraries: libsodium %s, %s\n", sodium, openssl);
-	printf("compiler:  " COMPILER_NAME "\n");
-	printf("load avg:  %s (at start)\n", load);
+	bench_print_machine("bench-packet");
 	printf("method:    1 thread, not pinned; per line a %.2f s warm-up, then %d runs"
 	    " of %.2f s,\n", secs / RUNS, RUNS, secs / RUNS);
 	printf("           taken in %d passes over all lines; ops/s, us/op and MB/s are from\n"

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "replay.h"
@@ -61,14 +62,6 @@
 #define MAX_PROCS	20
 #define LOCK_WAIT_MS	30000
 #define TARGET_RATE	500.0		/* receive target, packets/s (issue 3) */
-
-#if defined(__clang__)
-#define COMPILER_NAME "clang " __clang_version__
-#elif defined(__GNUC__)
-#define COMPILER_NAME "gcc " __VERSION__
-#else
-#define COMPILER_NAME "unknown"
-#endif
 
 static char path[4096];
 static uint8_t fill_key[32];	/* tag i of the fill: BLAKE2b(fill_key, i) */
@@ -88,15 +81,6 @@ enum kind {
 	K_LOOKUP_ABSENT,	/* contains(absent) under one lock */
 	K_LOOKUP_COLD		/* contains(present), file evicted from the cache first */
 };
-
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void
 make_tag(uint8_t tag[REPLAY_TAG_SIZE], const uint8_t key[32], uint64_t i)
@@ -155,7 +139,7 @@ run(enum kind k, double secs, unsigned long cap)
 		rc = open_or_die(flags);
 	if (k == K_LOOKUP_PRESENT || k == K_LOOKUP_ABSENT || k == K_LOOKUP_COLD)
 		check(replay_lock(rc, LOCK_WAIT_MS), "lock");
-	t0 = t = now();
+	t0 = t = bench_now();
 	for (n = 0; n < cap && t - t0 < secs; n++) {
 		switch (k) {
 		case K_INSERT_SYNC:
@@ -200,7 +184,7 @@ run(enum kind k, double secs, unsigned long cap)
 				false_pos++;
 			break;
 		}
-		t = now();
+		t = bench_now();
 	}
 	if (rc != NULL) {
 		if (k == K_INSERT_NOSYNC)
@@ -230,7 +214,7 @@ child_inserter(uint64_t first, int under_lock, int go_fd, int out_fd)
 
 	if (read(go_fd, &deadline, sizeof deadline) != (ssize_t)sizeof deadline)
 		_exit(1);
-	for (n = 0, t = now(); n < CAP_SYNC && t < deadline; n++) {
+	for (n = 0, t = bench_now(); n < CAP_SYNC && t < deadline; n++) {
 		make_tag(tag, new_key, first + n);
 		if (under_lock) {
 			check(replay_lock(rc, LOCK_WAIT_MS), "lock");
@@ -240,7 +224,7 @@ child_inserter(uint64_t first, int under_lock, int go_fd, int out_fd)
 			st = replay_check_insert(rc, tag, LOCK_WAIT_MS);
 		if (st != REPLAY_NEW)
 			bad++;
-		t = now();
+		t = bench_now();
 	}
 	replay_close(rc);
 	len = snprintf(line, sizeof line, "%lu %lu %.9f\n", n, bad, t);
@@ -277,7 +261,7 @@ contend(int procs, int under_lock, double secs)
 	close(go[0]);
 	new_next += (uint64_t)procs * CAP_SYNC;
 	usleep(100000);		/* let them all open the cache */
-	start = now();
+	start = bench_now();
 	deadline = start + secs;
 	for (i = 0; i < procs; i++)
 		if (write(go[1], &deadline, sizeof deadline) != (ssize_t)sizeof deadline)
@@ -301,18 +285,10 @@ contend(int procs, int under_lock, double secs)
 	return (double)total / (last - start);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void
 print_row(const char *name, double rate[RUNS])
 {
-	qsort(rate, RUNS, sizeof rate[0], cmp_double);
+	qsort(rate, RUNS, sizeof rate[0], bench_cmp_double);
 	printf("%-50s %11.0f %10.2f %6.1f%%\n", name, rate[RUNS / 2], 1e6 / rate[RUNS / 2],
 	    100.0 * (rate[RUNS - 1] - rate[0]) / rate[RUNS / 2]);
 	fflush(stdout);
@@ -329,45 +305,6 @@ measure(const char *name, enum kind k, double secs, unsigned long cap)
 	print_row(name, rate);
 	median = rate[RUNS / 2];
 	return median;
-}
-
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-/* first_line_value - the value after "key" in a "key: value" file, or unknown */
-static void
-first_line_value(const char *file, const char *key, const char *sep, char *out, size_t size)
-{
-	char line[512];
-	FILE *fp;
-	size_t kl = strlen(key);
-
-	snprintf(out, size, "unknown");
-	if ((fp = fopen(file, "r")) == NULL)
-		return;
-	while (fgets(line, sizeof line, fp) != NULL) {
-		if (strncmp(line, key, kl) == 0) {
-			char *v = strstr(line, sep);
-
-			if (v == NULL)
-				continue;
-			v += strlen(sep);
-			while (*v == ' ' || *v == '"')
-				v++;
-			v[strcspn(v, "\"\n")] = '\0';
-			copy_str(out, size, v);
-			break;
-		}
-	}
-	fclose(fp);
 }
 
 static const char *
@@ -393,37 +330,20 @@ fs_name(long type)
 static void
 print_environment(int argc, char **argv, double secs, uint64_t capacity)
 {
-	char model[256], os[128], load[64], date[64], dir[4096];
-	const char *sodium, *openssl, *slash;
-	struct utsname u;
+	char dir[4096];
+	const char *slash;
 	struct statfs fs;
-	time_t t = time(NULL);
-	struct tm tm;
 	int i;
 
-	first_line_value("/proc/cpuinfo", "model name", ":", model, sizeof model);
-	first_line_value("/etc/os-release", "PRETTY_NAME", "=", os, sizeof os);
-	first_line_value("/proc/loadavg", "", "", load, sizeof load);
-	mcrypto_versions(&sodium, &openssl);
-	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(date, sizeof date, "unknown");
-	if (uname(&u) != 0)
-		msg_fatal("uname failed");
-	copy_str(dir, sizeof dir, path);
+	bench_copy_str(dir, sizeof dir, path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		dir[slash - dir] = '\0';
 
-	printf("bench-replay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION);
+	bench_print_machine("bench-replay");
 	printf("command:   ");
 	for (i = 0; i < argc; i++)
 		printf("%s%s", i ? " " : "", argv[i]);
 	printf("\n");
-	printf("date:      %s\n", date);
-	printf("cpu:       %s, %ld online CPUs\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-	printf("os:        %s, %s %s %s\n", os, u.sysname, u.release, u.machine);
-	printf("libraries: libsodium %s, %s\n", sodium, openssl);
-	printf("compiler:  " COMPILER_NAME "\n");
-	printf("load avg:  %s (at start)\n", load);
 	if (statfs(dir, &fs) == 0)
 		printf("file:      %s on %s (f_type 0x%lx)\n", path, fs_name((long)fs.f_type),
 		    (unsigned long)fs.f_type);
@@ -472,7 +392,7 @@ fill(uint64_t n)
 	printf("fill (one process, one lock, sync at the end):\n");
 	printf("  %12s %14s %12s\n", "tags", "inserts/s", "us/insert");
 	check(replay_lock(rc, LOCK_WAIT_MS), "lock");
-	t0 = tlast = now();
+	t0 = tlast = bench_now();
 	for (i = 0; i < n; i++) {
 		make_tag(tag, fill_key, i);
 		if ((st = replay_insert(rc, tag)) == REPLAY_SEEN)
@@ -480,7 +400,7 @@ fill(uint64_t n)
 		else if (st != REPLAY_NEW)
 			check(st, "insert");
 		if ((i + 1) % step == 0 || i + 1 == n) {
-			t = now();
+			t = bench_now();
 			/* the rate of the last step: flat if inserts are O(1) */
 			printf("  %12llu %14.0f %12.2f\n", (unsigned long long)(i + 1),
 			    (double)((i % step) + 1) / (t - tlast),
@@ -490,7 +410,7 @@ fill(uint64_t n)
 		}
 	}
 	check(replay_sync(rc), "sync");
-	t = now();
+	t = bench_now();
 	check(replay_unlock(rc), "unlock");
 	check(replay_close(rc), "close");
 	printf("  total: %llu tags in %.1f s = %.0f inserts/s (sync included)\n",
@@ -570,12 +490,12 @@ main(int argc, char **argv)
 
 	print_environment(argc, argv, secs, capacity);
 
-	t0 = now();
+	t0 = bench_now();
 	rc = replay_open(path, capacity, REPLAY_CREATE, &err);
 	if (rc == NULL)
 		msg_fatal("create %s: %s: %s", path, replay_strerror(err), strerror(errno));
 	printf("create:    %.2f s (header, zero-filled slots, fsync, link, directory fsync)\n",
-	    now() - t0);
+	    bench_now() - t0);
 	check(replay_close(rc), "close");
 	if (stat(path, &sb) != 0)
 		msg_fatal("stat %s: %s", path, strerror(errno));
@@ -586,12 +506,12 @@ main(int argc, char **argv)
 
 	rc = open_or_die(0);
 	check(replay_lock(rc, LOCK_WAIT_MS), "lock");
-	t0 = now();
+	t0 = bench_now();
 	check(replay_scan(rc, &stats), "scan");
 	printf("  table: %llu slots, %llu valid (load %.3f), %llu torn, longest cluster %llu slots"
 	    " (scan %.2f s)\n\n", (unsigned long long)stats.slots,
 	    (unsigned long long)stats.valid, (double)stats.valid / (double)stats.slots,
-	    (unsigned long long)stats.torn, (unsigned long long)stats.longest_run, now() - t0);
+	    (unsigned long long)stats.torn, (unsigned long long)stats.longest_run, bench_now() - t0);
 	check(replay_close(rc), "close");
 
 	printf("%-50s %11s %10s %7s\n", "at this size", "ops/s", "us/op", "spread");
