@@ -118,6 +118,34 @@ mcrypto_uniform(uint32_t bound)
 	return randombytes_uniform(bound);
 }
 
+void
+mcrypto_sign_keypair(uint8_t pk[32], uint8_t sk[64])
+{
+	if (crypto_sign_keypair(pk, sk) != 0)
+		msg_panic("crypto_sign_keypair failed");
+}
+
+void
+mcrypto_sign_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32])
+{
+	if (crypto_sign_seed_keypair(pk, sk, seed) != 0)
+		msg_panic("crypto_sign_seed_keypair failed");
+}
+
+void
+mcrypto_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t sk[64])
+{
+	if (crypto_sign_detached(sig, NULL, msg, len, sk) != 0)
+		msg_panic("crypto_sign_detached failed");
+}
+
+int
+mcrypto_sign_verify(const uint8_t sig[64], const uint8_t *msg, size_t len,
+    const uint8_t pk[32])
+{
+	return crypto_sign_verify_detached(sig, msg, len, pk) == 0 ? 0 : -1;
+}
+
 int
 mcrypto_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32])
 {

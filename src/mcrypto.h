@@ -51,6 +51,21 @@ uint32_t mcrypto_uniform(uint32_t bound);
 int mcrypto_x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]) MIX_WUR;
 void mcrypto_x25519_base(uint8_t pk[32], const uint8_t sk[32]);
 
+/*
+ * Ed25519 (node identity keys and descriptor signatures). sk is the 64-byte
+ * libsodium form (seed || pk); keep it in mcrypto_secret_alloc memory.
+ */
+#define MCRYPTO_SIGN_PK_BYTES	32
+#define MCRYPTO_SIGN_SK_BYTES	64
+#define MCRYPTO_SIGN_SEED_BYTES	32
+#define MCRYPTO_SIGN_BYTES	64
+void mcrypto_sign_keypair(uint8_t pk[32], uint8_t sk[64]);
+void mcrypto_sign_seed_keypair(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]);
+void mcrypto_sign(uint8_t sig[64], const uint8_t *msg, size_t len, const uint8_t sk[64]);
+/* mcrypto_sign_verify - 0 if sig is pk's signature of msg, -1 otherwise */
+int mcrypto_sign_verify(const uint8_t sig[64], const uint8_t *msg, size_t len,
+    const uint8_t pk[32]) MIX_WUR;
+
 /* BLAKE2b: out_len 16..64, key NULL or 16..64 bytes */
 void mcrypto_hash(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
     const uint8_t *in, size_t in_len);

@@ -1,0 +1,3 @@
+/* descriptor.c - placeholder until implemented */
+#include <config.h>
+#include "descriptor.h"

@@ -1,0 +1,3 @@
+/* keys.c - placeholder until implemented */
+#include <config.h>
+#include "keys.h"

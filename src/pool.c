@@ -1,0 +1,3 @@
+/* pool.c - placeholder until implemented */
+#include <config.h>
+#include "pool.h"
