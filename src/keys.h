@@ -37,7 +37,7 @@
 #include "mcrypto.h"
 #include "pkt.h"
 
-#define KEYS_ID_BYTES		8	/* key id: BLAKE2b-64 of the public key */
+#define KEYS_ID_BYTES		8	/* key id: BLAKE2b-256 of the X25519 pk, first 8 bytes */
 #define KEYS_ID_HEX		(2 * KEYS_ID_BYTES + 1)
 #define KEYS_MAX_MIX		16	/* mix key files a node may hold */
 #define KEYS_ERR_MAX		256
@@ -119,6 +119,8 @@ void keys_close(struct keyring *kr);
  * Each new key file is written to a temporary name, synced, linked into
  * place and the directory synced before the function goes on. The keyring
  * is updated in memory to match the disk. rep may be NULL.
+ * It first re-reads the mix keys from disk (another process may have
+ * rotated), so pointers from an earlier keys_live() are void after it.
  */
 enum keys_err keys_rotate(struct keyring *kr, time_t now, const struct keys_policy *pol,
     struct keys_report *rep, char *err, size_t errlen) MIX_WUR;
