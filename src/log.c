@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 
@@ -15,6 +16,8 @@
 
 static const char *progname = "mixmail";
 static int quiet;
+static int use_syslog;
+static int panic_status;	/* 0: abort(); else exit with this status */
 
 void
 msg_set_progname(const char *name)
@@ -40,8 +43,32 @@ msg_set_quiet(int q)
 	quiet = q;
 }
 
-static void MIX_PRINTF(2, 0)
-msg_vprint(const char *level, const char *fmt, va_list ap)
+/*
+ * msg_syslog - also send every line to syslog (facility mail), as the MTA
+ * hook does: its standard error reaches only the MTA's own log.
+ */
+void
+msg_syslog(void)
+{
+	if (!use_syslog) {
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		use_syslog = 1;
+	}
+}
+
+/*
+ * msg_set_panic_status - make msg_panic exit with status instead of
+ * aborting. The MTA hook uses 75: a killed hook is bounced by Exim, and a
+ * bounce leaks; a deferred mail is kept and retried.
+ */
+void
+msg_set_panic_status(int status)
+{
+	panic_status = status;
+}
+
+static void MIX_PRINTF(3, 0)
+msg_vprint(int prio, const char *level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t i;
@@ -52,6 +79,8 @@ msg_vprint(const char *level, const char *fmt, va_list ap)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = '?';
 	fprintf(stderr, "%s: %s%s\n", progname, level, line);
+	if (use_syslog)
+		syslog(prio, "%s%s", level, line);
 }
 
 void
@@ -62,7 +91,7 @@ msg_info(const char *fmt, ...)
 	if (quiet)
 		return;
 	va_start(ap, fmt);
-	msg_vprint("", fmt, ap);
+	msg_vprint(LOG_INFO, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -72,7 +101,7 @@ msg_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg_vprint("warning: ", fmt, ap);
+	msg_vprint(LOG_WARNING, "warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -82,7 +111,7 @@ msg_fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg_vprint("fatal: ", fmt, ap);
+	msg_vprint(LOG_ERR, "fatal: ", fmt, ap);
 	va_end(ap);
 	exit(MIX_EX_TEMPFAIL);
 }
@@ -93,7 +122,9 @@ msg_panic(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg_vprint("panic: ", fmt, ap);
+	msg_vprint(LOG_CRIT, "panic: ", fmt, ap);
 	va_end(ap);
+	if (panic_status != 0)
+		exit(panic_status);
 	abort();
 }

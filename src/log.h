@@ -23,6 +23,8 @@
 void msg_set_progname(const char *name);
 const char *msg_progname(void);
 void msg_set_quiet(int quiet);
+void msg_syslog(void);
+void msg_set_panic_status(int status);
 
 void msg_info(const char *fmt, ...) MIX_PRINTF(1, 2);
 void msg_warn(const char *fmt, ...) MIX_PRINTF(1, 2);

@@ -3,24 +3,27 @@
  *
  * Usage: mixnode [-c FILE] COMMAND [ARGS...]
  *
- * Commands in this release: config. The node commands (init, receive,
- * flush, keys, publish, check) come with the node; --help lists exactly
- * what exists. Exit status: 0 success, 64 usage error, 78 configuration
- * error (doc/mixnode.8).
+ * This file holds the command dispatch, `config`, and what every command
+ * shares (the clock, the root check, loading the settings). The operator
+ * commands are in src/node_admin.c, the MTA hook in src/node_receive.c.
+ * Exit status: 0 success, 1 problems found (check), 64 usage error, 75
+ * temporary failure, 77 run as root, 78 configuration error; `receive`
+ * exits only 0 or 75 (doc/mixnode.8).
  */
 #include <config.h>
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
+#include "mcrypto.h"
+#include "mixnode.h"
 #include "nodeconf.h"
-
-#define EX_OK_		0
-#define EX_USAGE_	64
-#define EX_CONFIG_	78
 
 static void
 usage(FILE *fp)
@@ -30,6 +33,17 @@ usage(FILE *fp)
 	    "       mixnode --version | --help\n"
 	    "\n"
 	    "Commands:\n"
+	    "  init        create the spool, the keys and (if missing) the\n"
+	    "              configuration file; idempotent\n"
+	    "  receive [SENDER [RECIPIENT]]\n"
+	    "              the MTA's pipe hook: read one mail on standard input,\n"
+	    "              peel one layer, commit the packet to the pool;\n"
+	    "              exits 0 (committed or dropped) or 75 (try again)\n"
+	    "  keys        list the keys and rotate them when due\n"
+	    "  publish     write the signed descriptor to SPOOL/descriptor and\n"
+	    "              standard output\n"
+	    "  check       verify directories, modes, keys and settings\n"
+	    "  stats       print the statistics counters\n"
 	    "  config [-d] [-n] [NAME...]\n"
 	    "              print the effective settings (-d: the defaults,\n"
 	    "              -n: only those the file sets), like postconf\n"
@@ -40,9 +54,57 @@ usage(FILE *fp)
 	    "  --version   print the version and exit\n"
 	    "  --help      print this help and exit\n"
 	    "\n"
-	    "This is release %s. The node commands (init, receive, flush, keys,\n"
-	    "publish, check) are not yet implemented; see mixnode(8).\n",
+	    "This is release %s. The flusher (mixing and sending) is not yet\n"
+	    "implemented: packets wait in the pool; see mixnode(8).\n",
 	    NODECONF_DEFAULT_PATH, PACKAGE_VERSION);
+}
+
+time_t
+node_now(void)
+{
+	const char *s = getenv("MIXNODE_TEST_NOW");
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return time(NULL);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v > (long long)INT32_MAX * 4)
+		msg_fatal("MIXNODE_TEST_NOW is not a time in seconds");
+	return (time_t)v;
+}
+
+int
+node_is_root(void)
+{
+	return getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0;
+}
+
+int
+node_load(struct node *n, const char *path, char *err, size_t errlen)
+{
+	memset(n, 0, sizeof *n);
+	nodeconf_init(&n->conf);
+	n->conf_path = path;
+	if (conf_load(&n->conf, path, err, errlen) != 0) {
+		conf_free(&n->conf);
+		return -1;
+	}
+	n->spool = conf_get(&n->conf, "spool_dir");
+	n->now = node_now();
+	n->pol.lifetime = conf_get_num(&n->conf, "key_lifetime");
+	n->pol.publish_ahead = conf_get_num(&n->conf, "key_publish_ahead");
+	n->pol.grace = conf_get_num(&n->conf, "key_grace");
+	n->lock_ms = (unsigned)conf_get_num(&n->conf, "lock_timeout") * 1000;
+	n->max_size = (size_t)conf_get_num(&n->conf, "max_message_size");
+	return 0;
+}
+
+void
+node_free(struct node *n)
+{
+	conf_free(&n->conf);
 }
 
 /* cmd_config - print settings like postconf */
@@ -88,6 +150,53 @@ cmd_config(const char *conf_path, int argc, char **argv)
 	return status;
 }
 
+static const struct command {
+	const char *name;
+	int (*run)(const char *, int, char **);
+	int needs_user;		/* refuses root */
+} commands[] = {
+	{ "config", cmd_config, 0 },
+	{ "init", cmd_init, 1 },
+	{ "receive", cmd_receive, 1 },
+	{ "keys", cmd_keys, 1 },
+	{ "publish", cmd_publish, 1 },
+	{ "check", cmd_check, 1 },
+	{ "stats", cmd_stats, 1 },
+};
+
+/*
+ * dispatch - run the command argv[0]. The hook (receive) must never exit
+ * with anything but 0 or 75, whatever goes wrong, so that the MTA never
+ * bounces a mail: its refusals and its panics become 75.
+ */
+static int
+dispatch(const char *conf_path, int argc, char **argv)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof commands / sizeof *commands; k++) {
+		if (strcmp(argv[0], commands[k].name) != 0)
+			continue;
+		if (commands[k].run == cmd_receive) {
+			msg_syslog();
+			msg_set_panic_status(EX_TEMPFAIL_);
+		}
+		if (commands[k].needs_user && node_is_root()) {
+			msg_warn("refusing to run %s as root: run it as the node's own user",
+			    commands[k].name);
+			return commands[k].run == cmd_receive ? EX_TEMPFAIL_ : EX_NOPERM_;
+		}
+		if (commands[k].needs_user && mcrypto_init() != 0) {
+			msg_warn("cannot initialise the crypto libraries");
+			return EX_TEMPFAIL_;
+		}
+		return commands[k].run(conf_path, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "mixnode: unknown command: %.64s\n", argv[0]);
+	usage(stderr);
+	return EX_USAGE_;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,9 +225,5 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
-	if (strcmp(argv[i], "config") == 0)
-		return cmd_config(conf_path, argc - i - 1, argv + i + 1);
-	fprintf(stderr, "mixnode: unknown command: %.64s\n", argv[i]);
-	usage(stderr);
-	return EX_USAGE_;
+	return dispatch(conf_path, argc - i, argv + i);
 }

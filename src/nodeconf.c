@@ -28,6 +28,8 @@ const struct conf_setting nodeconf_table[] = {
 	    "how long before its validity a new mix key is published" },
 	{ "key_grace", CONF_DURATION, "7d", DAY, 90 * DAY, NULL,
 	    "how long after expiry a mix key still decrypts in-flight packets" },
+	{ "replay_capacity", CONF_INT, "10000000", 1000, 1000000000, NULL,
+	    "replay tags each mix key's cache holds (16 bytes per 3/4 slot on disk)" },
 	{ "exit", CONF_BOOL, "no", 0, 0, NULL,
 	    "yes: deliver final-hop mail; no: middleman, never delivers" },
 };

@@ -28,7 +28,7 @@
 enum stats_counter {
 	STATS_IN_FORWARD = 0,	/* committed: a packet to forward */
 	STATS_IN_DELIVER,	/* committed: a final-hop message */
-	STATS_IN_DUMMY,		/* committed: a dummy that ends here */
+	STATS_IN_DUMMY,		/* a dummy that ends here (counted, not kept) */
 	STATS_DROP_NOPACKET,	/* no armored packet in the mail */
 	STATS_DROP_ARMOR,	/* an armor that did not decode to a packet */
 	STATS_DROP_PARSE,	/* not parseable as mail */
@@ -51,6 +51,7 @@ enum stats_counter {
 /* A snapshot of the file */
 struct stats_snapshot {
 	uint64_t total[STATS_NCOUNTERS];
+	/* hour[0] is the current hour, hour[i] the hour i hours before (days alike) */
 	int64_t hour_start[STATS_HOURS];	/* bucket i covers [start, start+3600); 0: empty */
 	uint64_t hour[STATS_HOURS][STATS_NCOUNTERS];
 	int64_t day_start[STATS_DAYS];

@@ -53,6 +53,22 @@ check "mixnode config with a missing file" 78 "$b/src/mixnode" -c /nonexistent/m
 check "mixnode unknown command" 64 "$b/src/mixnode" frobnicate
 rm -f "$cf"
 
+# Run as root (as CI does), the node commands refuse; the hook refuses with
+# 75, never with a status the MTA would bounce. (tests/receive.sh runs them
+# as an unprivileged user.)
+if [ "$(id -u)" -eq 0 ]; then
+	printf 'spool_dir = /nonexistent/spool\n' > "$cf"
+	for c in init keys publish check stats; do
+		check "mixnode $c as root" 77 "$b/src/mixnode" -c "$cf" $c
+		grep -q "refusing to run $c as root" out.$$ ||
+			{ echo "FAIL: $c as root: no reason given"; fail=1; }
+	done
+	check "mixnode receive as root" 75 sh -c "'$b/src/mixnode' -c '$cf' receive < /dev/null"
+	rm -f "$cf"
+else
+	echo "ok: (not root: the refusal of root is checked when the suite runs as root)"
+fi
+
 # The demo carries the message through three hops and shows the tag defeat.
 check "packet demo" 0 "$b/demo/packet-demo" "$s/demo/message.txt"
 grep -q "Documents about the water contract" out.$$ ||

@@ -1,0 +1,685 @@
+/*
+ * node_admin.c - the operator's commands of mixnode: init, keys, publish,
+ * check and stats.
+ *
+ * Each says what it did or found in plain lines on standard output;
+ * trouble goes to standard error. Exit status: 0 done, 1 check found
+ * problems, 64 usage, 75 a file could not be written (try again), 78 the
+ * configuration or the spool is wrong and needs the operator.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "descriptor.h"
+#include "keys.h"
+#include "log.h"
+#include "mcrypto.h"
+#include "mem.h"
+#include "mixnode.h"
+#include "nodeconf.h"
+#include "pool.h"
+#include "replay.h"
+#include "stats.h"
+
+#define SPOOL_SUBDIRS	"tmp", "pool", "out", "failed", "corrupt"
+#define DESC_FILE	"descriptor"
+
+static const char *const subdirs[] = { SPOOL_SUBDIRS };
+
+/* no_args - commands without arguments refuse any */
+static int
+no_args(const char *cmd, int argc, char **argv)
+{
+	if (argc == 0)
+		return 0;
+	fprintf(stderr, "mixnode: %s takes no arguments (got \"%.32s\")\n", cmd, argv[0]);
+	return -1;
+}
+
+/* load - read the settings or say why not; 0 or EX_CONFIG_ */
+static int
+load(struct node *n, const char *conf_path)
+{
+	char err[CONF_ERR_MAX];
+
+	if (node_load(n, nodeconf_path(conf_path), err, sizeof err) != 0) {
+		fprintf(stderr, "mixnode: %s\n", err);
+		return EX_CONFIG_;
+	}
+	return EX_OK_;
+}
+
+/* path_join - dir/name, malloc'ed */
+static char *
+path_join(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = mem_alloc(len);
+
+	(void)snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+/* utc - a key window's time as text (keys are public; packets have no times here) */
+static const char *
+utc(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, 32, "%lld", (long long)t);
+	return buf;
+}
+
+/*
+ * write_file_atomic - path gets exactly data: a temporary file beside it,
+ * written, synced, renamed over path, directory synced. 0 or -1 (errno).
+ */
+static int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *tmp, *dir;
+	size_t tlen = strlen(path) + 8;
+	ssize_t w;
+	size_t off = 0;
+	int fd, dfd, saved;
+
+	tmp = mem_alloc(tlen);
+	(void)snprintf(tmp, tlen, "%s.tmp", path);
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
+		mem_free(tmp);
+		return -1;
+	}
+	while (off < len) {
+		w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off != len || fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0
+	    || rename(tmp, path) != 0) {
+		saved = errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		mem_free(tmp);
+		errno = saved;
+		return -1;
+	}
+	mem_free(tmp);
+	dir = slash == NULL ? mem_strdup(".") : slash == path ? mem_strdup("/")
+	    : (dir = mem_strdup(path), dir[slash - path] = '\0', dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mem_free(dir);
+	if (dfd < 0)
+		return -1;
+	if (fsync(dfd) != 0) {
+		saved = errno;
+		(void)close(dfd);
+		errno = saved;
+		return -1;
+	}
+	return close(dfd);
+}
+
+/*
+ * ensure_dir - path must be a directory of ours with mode 0700: made if
+ * missing (*made set), refused if open to others. 0, or -1 with a reason.
+ */
+static int
+ensure_dir(const char *path, int *made, char *why, size_t whylen)
+{
+	struct stat sb;
+
+	*made = 0;
+	if (mkdir(path, 0700) == 0) {
+		*made = 1;
+		if (chmod(path, 0700) != 0) {	/* whatever the umask */
+			(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != EEXIST || lstat(path, &sb) != 0) {
+		(void)snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		(void)snprintf(why, whylen, "%s: not a directory", path);
+		return -1;
+	}
+	if (sb.st_uid != geteuid()) {
+		(void)snprintf(why, whylen, "%s: owned by another user", path);
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		(void)snprintf(why, whylen, "%s: mode %03o, must be 0700", path,
+		    (unsigned)(sb.st_mode & 0777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * ensure_caches - every live key gets its replay cache now, so that the
+ * hook never has to make one (a 268 MB write at the default capacity) and
+ * never mistakes a lost cache for a new one. *made counts new caches.
+ */
+static int
+ensure_caches(const struct node *n, const struct keyring *kr, size_t *made)
+{
+	const struct pkt_key *live[KEYS_MAX_MIX];
+	const struct keys_mixinfo *info[KEYS_MAX_MIX];
+	size_t i, nlive = keys_live(kr, n->now, live, info);
+	enum replay_status st;
+	struct replay *rc;
+	struct stat sb;
+	char *path;
+	int existed;
+
+	*made = 0;
+	for (i = 0; i < nlive; i++) {
+		path = keys_replay_path(n->spool, info[i]->id);
+		existed = stat(path, &sb) == 0;
+		rc = replay_open(path, (uint64_t)conf_get_num(&n->conf, "replay_capacity"),
+		    REPLAY_CREATE, &st);
+		if (rc == NULL) {
+			fprintf(stderr, "mixnode: replay cache %s: %s\n", path,
+			    st == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(st));
+			mem_free(path);
+			return -1;
+		}
+		mem_free(path);
+		if (replay_close(rc) != REPLAY_OK) {
+			fprintf(stderr, "mixnode: replay cache: %s\n", strerror(errno));
+			return -1;
+		}
+		if (!existed)
+			(*made)++;
+	}
+	return 0;
+}
+
+/* rotate - keys_rotate plus the caches of the live keys; exit status */
+static int
+rotate(const struct node *n, struct keyring *kr, struct keys_report *rep)
+{
+	char err[KEYS_ERR_MAX];
+	size_t made;
+
+	memset(rep, 0, sizeof *rep);
+	if (keys_rotate(kr, n->now, &n->pol, rep, err, sizeof err) != KEYS_OK) {
+		fprintf(stderr, "mixnode: key rotation: %s\n", err);
+		return EX_TEMPFAIL_;
+	}
+	if (ensure_caches(n, kr, &made) != 0)
+		return EX_TEMPFAIL_;
+	return EX_OK_;
+}
+
+/* open_keys - keys_open with the operator-facing message; exit status */
+static int
+open_keys(const struct node *n, struct keyring **kr)
+{
+	char err[KEYS_ERR_MAX];
+	enum keys_err e = keys_open(kr, n->spool, err, sizeof err);
+
+	if (e == KEYS_OK)
+		return EX_OK_;
+	fprintf(stderr, "mixnode: %s\n", err);
+	if (e == KEYS_ERR_MISSING)
+		fprintf(stderr, "mixnode: run \"mixnode init\" first\n");
+	return e == KEYS_ERR_IO ? EX_TEMPFAIL_ : EX_CONFIG_;
+}
+
+/* report - what init or rotation changed, one line each */
+static void
+report(const struct keys_report *rep)
+{
+	if (rep->created_identity)
+		printf("created the identity key\n");
+	if (rep->created_names)
+		printf("created the names secret\n");
+	if (rep->created_mix > 0)
+		printf("created %zu mix key%s\n", rep->created_mix, rep->created_mix == 1 ? "" : "s");
+	if (rep->retired_mix > 0)
+		printf("retired %zu mix key%s (secret wiped, replay cache deleted)\n",
+		    rep->retired_mix, rep->retired_mix == 1 ? "" : "s");
+	if (rep->removed_orphans > 0)
+		printf("deleted %zu replay cache%s of no key\n", rep->removed_orphans,
+		    rep->removed_orphans == 1 ? "" : "s");
+}
+
+/*
+ * write_default_conf - a commented configuration with every setting at its
+ * default, the help line above each. Never replaces an existing file.
+ */
+static int
+write_default_conf(const char *path)
+{
+	FILE *fp;
+	size_t i;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+		return errno == EEXIST ? 0 : -1;
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	fprintf(fp, "# mixnode.conf - settings of a mixmail node; see mixnode.conf(5).\n"
+	    "# Every setting is shown at its default, commented out.\n");
+	for (i = 0; i < nodeconf_count; i++)
+		fprintf(fp, "\n# %s\n#%s = %s\n", nodeconf_table[i].help,
+		    nodeconf_table[i].name, nodeconf_table[i].def);
+	if (fflush(fp) != 0 || fsync(fd) != 0) {
+		(void)fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) != 0)
+		return -1;
+	printf("created %s (all settings at their defaults)\n", path);
+	return 0;
+}
+
+/* cmd_init - mixnode init: config if missing, spool, keys, caches */
+int
+cmd_init(const char *conf_path, int argc, char **argv)
+{
+	const char *path = nodeconf_path(conf_path);
+	struct keys_report rep;
+	struct keyring *kr = NULL;
+	struct node n;
+	char why[512], err[KEYS_ERR_MAX];
+	size_t i, caches;
+	int made, status;
+
+	if (no_args("init", argc, argv) != 0)
+		return EX_USAGE_;
+	if (write_default_conf(path) != 0) {
+		fprintf(stderr, "mixnode: cannot create %s: %s\n", path, strerror(errno));
+		return EX_CONFIG_;
+	}
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	if (ensure_dir(n.spool, &made, why, sizeof why) != 0) {
+		fprintf(stderr, "mixnode: spool: %s\n", why);
+		node_free(&n);
+		return EX_CONFIG_;
+	}
+	if (made)
+		printf("created %s\n", n.spool);
+	for (i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
+		char *sub = path_join(n.spool, subdirs[i]);
+
+		status = ensure_dir(sub, &made, why, sizeof why);
+		if (status == 0 && made)
+			printf("created %s\n", sub);
+		mem_free(sub);
+		if (status != 0) {
+			fprintf(stderr, "mixnode: spool: %s\n", why);
+			node_free(&n);
+			return EX_CONFIG_;
+		}
+	}
+	memset(&rep, 0, sizeof rep);
+	if (keys_init(n.spool, n.now, &n.pol, &rep, err, sizeof err) != KEYS_OK) {
+		fprintf(stderr, "mixnode: keys: %s\n", err);
+		node_free(&n);
+		return EX_TEMPFAIL_;
+	}
+	report(&rep);
+	status = open_keys(&n, &kr);
+	if (status == EX_OK_ && ensure_caches(&n, kr, &caches) != 0)
+		status = EX_TEMPFAIL_;
+	if (status == EX_OK_ && caches > 0)
+		printf("created %zu replay cache%s\n", caches, caches == 1 ? "" : "s");
+	if (status == EX_OK_)
+		printf("node %s is initialised in %s\n", conf_get(&n.conf, "name"), n.spool);
+	keys_close(kr);
+	node_free(&n);
+	return status;
+}
+
+/* key_state - where now stands in a key's windows */
+static const char *
+key_state(const struct keys_mixinfo *k, int64_t now)
+{
+	if (now < k->valid_from)
+		return "published";
+	if (now < k->valid_until)
+		return "active";
+	if (now < k->grace_end)
+		return "grace";
+	return "retired";
+}
+
+/* cmd_keys - mixnode keys: rotate when due, then list */
+int
+cmd_keys(const char *conf_path, int argc, char **argv)
+{
+	struct keys_report rep;
+	struct keyring *kr = NULL;
+	struct node n;
+	char id[KEYS_ID_HEX], pk[65], a[32], b[32], c[32];
+	size_t i;
+	int status;
+
+	if (no_args("keys", argc, argv) != 0)
+		return EX_USAGE_;
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	if ((status = open_keys(&n, &kr)) == EX_OK_)
+		status = rotate(&n, kr, &rep);
+	if (status == EX_OK_) {
+		report(&rep);
+		mcrypto_hex(pk, kr->id_pk, sizeof kr->id_pk);
+		printf("identity %s\n", pk);
+		for (i = 0; i < kr->nmix; i++) {
+			const struct keys_mixinfo *k = &kr->mixinfo[i];
+
+			keys_id_hex(id, k->id);
+			printf("mix %s %-9s valid %s to %s, decrypts until %s\n", id,
+			    key_state(k, n.now), utc(k->valid_from, a), utc(k->valid_until, b),
+			    utc(k->grace_end, c));
+		}
+	}
+	keys_close(kr);
+	node_free(&n);
+	return status;
+}
+
+/* fill_descriptor - the node's descriptor at now from settings and keys */
+static int
+fill_descriptor(const struct node *n, const struct keyring *kr, struct descriptor *d)
+{
+	size_t i, j;
+
+	memset(d, 0, sizeof *d);
+	(void)snprintf(d->name, sizeof d->name, "%s", conf_get(&n->conf, "name"));
+	(void)snprintf(d->address, sizeof d->address, "%s", conf_get(&n->conf, "address"));
+	memcpy(d->identity, kr->id_pk, sizeof d->identity);
+	d->published = n->now;
+	(void)snprintf(d->software, sizeof d->software, "mixmail %s", PACKAGE_VERSION);
+	d->exit = conf_get_bool(&n->conf, "exit");
+	d->max_size = (uint64_t)n->max_size;
+	(void)snprintf(d->mixing, sizeof d->mixing, "mixmaster");
+	d->pkt_versions = 1u << 1;
+	(void)snprintf(d->exit_policy, sizeof d->exit_policy, "%s",
+	    d->exit ? "accept *" : "middleman: reject *");
+	/* Keys senders may use now or later, oldest first (keyring: newest first) */
+	for (i = kr->nmix; i-- > 0;) {
+		const struct keys_mixinfo *k = &kr->mixinfo[i];
+
+		if (k->valid_until <= n->now || d->nkeys == DESC_MAX_KEYS)
+			continue;
+		j = d->nkeys++;
+		memcpy(d->keys[j].pk, k->pk, sizeof d->keys[j].pk);
+		d->keys[j].valid_from = k->valid_from;
+		d->keys[j].valid_until = k->valid_until;
+	}
+	return d->nkeys > 0 ? 0 : -1;
+}
+
+/* cmd_publish - mixnode publish: rotate, sign, write SPOOL/descriptor */
+int
+cmd_publish(const char *conf_path, int argc, char **argv)
+{
+	struct keys_report rep;
+	struct keyring *kr = NULL;
+	struct descriptor d;
+	struct node n;
+	enum desc_err de;
+	char *text = NULL, *path;
+	size_t len;
+	int status;
+
+	if (no_args("publish", argc, argv) != 0)
+		return EX_USAGE_;
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	if ((status = open_keys(&n, &kr)) == EX_OK_)
+		status = rotate(&n, kr, &rep);
+	if (status == EX_OK_ && fill_descriptor(&n, kr, &d) != 0) {
+		fprintf(stderr, "mixnode: publish: no mix key valid now or later\n");
+		status = EX_TEMPFAIL_;
+	}
+	if (status == EX_OK_ && (de = desc_format(&d, kr->id_sk, &text, &len)) != DESC_OK) {
+		fprintf(stderr, "mixnode: publish: %s\n", desc_strerror(de));
+		status = EX_CONFIG_;
+	}
+	if (status == EX_OK_) {
+		path = path_join(n.spool, DESC_FILE);
+		if (write_file_atomic(path, text, len, 0644) != 0) {
+			fprintf(stderr, "mixnode: publish: %s: %s\n", path, strerror(errno));
+			status = EX_TEMPFAIL_;
+		} else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+			status = EX_TEMPFAIL_;
+		mem_free(path);
+	}
+	free(text);
+	keys_close(kr);
+	node_free(&n);
+	return status;
+}
+
+/* cmd_stats - mixnode stats: the running totals, "name value" */
+int
+cmd_stats(const char *conf_path, int argc, char **argv)
+{
+	struct stats_snapshot *s;
+	struct node n;
+	int i, status;
+
+	if (no_args("stats", argc, argv) != 0)
+		return EX_USAGE_;
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	s = mem_alloc(sizeof *s);
+	if (stats_read(n.spool, n.now, s) != 0) {
+		fprintf(stderr, "mixnode: stats: %s\n", strerror(errno));
+		status = EX_TEMPFAIL_;
+	} else
+		for (i = 0; i < STATS_NCOUNTERS; i++)
+			printf("%s %llu\n", stats_name((enum stats_counter)i),
+			    (unsigned long long)s->total[i]);
+	mem_free(s);
+	node_free(&n);
+	return status;
+}
+
+/* --- check ----------------------------------------------------------------- */
+
+struct checker {
+	int problems;
+};
+
+static void MIX_PRINTF(2, 3)
+problem(struct checker *ck, const char *fmt, ...)
+{
+	va_list ap;
+
+	ck->problems++;
+	printf("problem: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* check_dir - exists, ours, 0700 */
+static void
+check_dir(struct checker *ck, const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0)
+		problem(ck, "%s: %s", path, strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		problem(ck, "%s: not a directory", path);
+	else if (sb.st_uid != geteuid())
+		problem(ck, "%s: owned by another user", path);
+	else if ((sb.st_mode & 0777) != 0700)
+		problem(ck, "%s: mode %03o, must be 0700", path, (unsigned)(sb.st_mode & 0777));
+}
+
+/* check_keys - the windows: a key valid now, a successor in time, caches */
+static void
+check_keys(struct checker *ck, const struct node *n, const struct keyring *kr)
+{
+	const struct pkt_key *live[KEYS_MAX_MIX];
+	const struct keys_mixinfo *info[KEYS_MAX_MIX];
+	size_t i, nlive = keys_live(kr, n->now, live, info);
+	int64_t newest_until = 0;
+	int valid_now = 0;
+	enum replay_status st;
+	struct replay *rc;
+	char *path, id[KEYS_ID_HEX];
+
+	for (i = 0; i < nlive; i++) {
+		if (info[i]->valid_from <= n->now && n->now < info[i]->valid_until)
+			valid_now = 1;
+		if (info[i]->valid_until > newest_until)
+			newest_until = info[i]->valid_until;
+		path = keys_replay_path(n->spool, info[i]->id);
+		keys_id_hex(id, info[i]->id);
+		if ((rc = replay_open(path, 0, 0, &st)) == NULL)
+			problem(ck, "mix key %s: replay cache: %s", id,
+			    st == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(st));
+		else
+			(void)replay_close(rc);
+		mem_free(path);
+	}
+	if (!valid_now)
+		problem(ck, "no mix key is valid now (run mixnode keys)");
+	else if (newest_until - n->now <= n->pol.publish_ahead)
+		problem(ck, "the next mix key is overdue (run mixnode keys)");
+	printf("ok: %zu live mix key%s\n", nlive, nlive == 1 ? "" : "s");
+}
+
+/* check_pool - every entry decodes; damaged ones go to corrupt/ (C1) */
+static void
+check_pool(struct checker *ck, const struct node *n, const struct keyring *kr)
+{
+	struct pool *p;
+	struct pool_entry e;
+	char **names;
+	uint8_t *buf;
+	size_t i, len, count, bad = 0;
+
+	if (pool_open(&p, n->spool, kr->names_key) != POOL_OK) {
+		problem(ck, "pool: %s", strerror(errno));
+		return;
+	}
+	if (pool_list(p, &names, &count) != POOL_OK) {
+		problem(ck, "pool: %s", strerror(errno));
+		pool_close(p);
+		return;
+	}
+	buf = mem_alloc(POOL_ENTRY_MAX);
+	for (i = 0; i < count; i++) {
+		enum pool_err pe = pool_read(p, names[i], buf, &len, &e);
+
+		if (pe == POOL_ERR_FORMAT) {
+			bad++;
+			if (pool_quarantine(p, names[i]) != POOL_OK)
+				problem(ck, "pool: cannot move a damaged entry: %s", strerror(errno));
+		} else if (pe != POOL_OK && errno != ENOENT)	/* ENOENT: flushed meanwhile */
+			problem(ck, "pool: reading an entry: %s", strerror(errno));
+	}
+	mem_free(buf);
+	pool_list_free(names, count);
+	pool_close(p);
+	if (bad > 0)
+		problem(ck, "%zu damaged pool entr%s moved to corrupt/", bad, bad == 1 ? "y" : "ies");
+	printf("ok: %zu pool entr%s checked\n", count, count == 1 ? "y" : "ies");
+}
+
+/* check_descriptor - the published descriptor parses and is ours */
+static void
+check_descriptor(struct checker *ck, const struct node *n, const struct keyring *kr)
+{
+	struct descriptor d;
+	enum desc_err de;
+	char *path = path_join(n->spool, DESC_FILE), *buf;
+	unsigned line = 0;
+	ssize_t got;
+	int fd;
+
+	buf = mem_alloc(DESC_MAX_SIZE + 1);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		printf("note: no descriptor yet (run mixnode publish)\n");
+		goto out;
+	}
+	got = read(fd, buf, DESC_MAX_SIZE + 1);
+	(void)close(fd);
+	if (got < 0)
+		problem(ck, "%s: %s", path, strerror(errno));
+	else if ((de = desc_parse(buf, (size_t)got, &d, &line)) != DESC_OK)
+		problem(ck, "%s: line %u: %s", path, line, desc_strerror(de));
+	else if (!mcrypto_equal(d.identity, kr->id_pk, sizeof d.identity))
+		problem(ck, "%s: signed by another identity key", path);
+	else if (desc_key_usable(&d, n->now) == NULL)
+		problem(ck, "%s: lists no key valid now (run mixnode publish)", path);
+	else
+		printf("ok: descriptor\n");
+out:
+	mem_free(buf);
+	mem_free(path);
+}
+
+/* cmd_check - mixnode check: say what is wrong, change only what C1 says */
+int
+cmd_check(const char *conf_path, int argc, char **argv)
+{
+	struct checker ck = { 0 };
+	struct keyring *kr = NULL;
+	struct node n;
+	char *sub;
+	size_t i;
+	int status;
+
+	if (no_args("check", argc, argv) != 0)
+		return EX_USAGE_;
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	printf("ok: configuration %s\n", n.conf_path);
+	check_dir(&ck, n.spool);
+	for (i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
+		sub = path_join(n.spool, subdirs[i]);
+		check_dir(&ck, sub);
+		mem_free(sub);
+	}
+	sub = path_join(n.spool, "replay");
+	check_dir(&ck, sub);
+	mem_free(sub);
+	if (open_keys(&n, &kr) != EX_OK_)
+		problem(&ck, "the keys cannot be loaded");
+	else {
+		printf("ok: keys load\n");
+		check_keys(&ck, &n, kr);
+		check_pool(&ck, &n, kr);
+		check_descriptor(&ck, &n, kr);
+	}
+	keys_close(kr);
+	node_free(&n);
+	if (ck.problems > 0) {
+		printf("%d problem%s found\n", ck.problems, ck.problems == 1 ? "" : "s");
+		return EX_PROBLEM_;
+	}
+	printf("no problems found\n");
+	return EX_OK_;
+}

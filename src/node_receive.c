@@ -1,0 +1,332 @@
+/*
+ * node_receive.c - `mixnode receive`, the pipe hook the MTA runs for every
+ * mail addressed to the node.
+ *
+ * It reads one mail, finds the packet, peels one layer, and commits the
+ * result to the pool (doc/INTERNALS.md, sections 3 and 4). It exits 0 when
+ * the packet is committed and when the mail is deliberately dropped, and
+ * 75 (EX_TEMPFAIL) when anything transient goes wrong, so that the MTA
+ * keeps the mail and tries again. No other status, ever: the MTA bounces
+ * those, and a bounce tells the sender's side what happened here.
+ *
+ * Every drop is counted by reason (src/stats.h) and logged with the reason
+ * and a random local ID; commits are counted, not logged.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "log.h"
+#include "mailpkt.h"
+#include "mcrypto.h"
+#include "mem.h"
+#include "mixnode.h"
+#include "pkt.h"
+#include "pool.h"
+#include "replay.h"
+#include "stats.h"
+
+#define STATS_WAIT_MS	1000	/* counting is best effort: wait at most this */
+
+/* One mail in memory, bounded by max_message_size */
+struct inmail {
+	uint8_t *buf;
+	size_t len;
+	int oversize;		/* more than the bound arrived: buf holds nothing useful */
+};
+
+/*
+ * read_mail - read standard input to its end. At most max bytes are kept;
+ * past that the rest is read and discarded (the MTA wants the whole mail
+ * consumed), and the mail is marked oversize. -1 on a read error.
+ */
+static int
+read_mail(struct inmail *m, size_t max)
+{
+	uint8_t sink[8192];
+	ssize_t got;
+
+	m->buf = mem_alloc(max + 1);
+	m->len = 0;
+	m->oversize = 0;
+	for (;;) {
+		if (!m->oversize)
+			got = read(STDIN_FILENO, m->buf + m->len, max + 1 - m->len);
+		else
+			got = read(STDIN_FILENO, sink, sizeof sink);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return 0;
+		if (!m->oversize) {
+			m->len += (size_t)got;
+			if (m->len > max) {
+				m->oversize = 1;
+				m->len = 0;
+			}
+		}
+	}
+}
+
+/* count - add one to counter c; a failure is logged, never fatal */
+static void
+count(const struct node *n, enum stats_counter c)
+{
+	if (stats_add(n->spool, c, 1, n->now, STATS_WAIT_MS) != 0)
+		msg_warn("statistics not updated (%s): %s", stats_name(c), strerror(errno));
+}
+
+/* drop - count and log a deliberate drop; the hook then exits 0 */
+static int
+drop(const struct node *n, enum stats_counter c, const char *why)
+{
+	uint8_t id[6];
+	char hex[2 * sizeof id + 1];
+
+	mcrypto_random(NULL, id, sizeof id);
+	mcrypto_hex(hex, id, sizeof id);
+	count(n, c);
+	msg_info("dropped mail %s: %s", hex, why);
+	return EX_OK_;
+}
+
+/*
+ * tempfail - count and log transient trouble; the MTA keeps the mail.
+ * what must not contain message data (it is a fixed text or an errno text).
+ */
+static int
+tempfail(const struct node *n, const char *what)
+{
+	if (n != NULL && n->spool != NULL)
+		count(n, STATS_TEMPFAIL);
+	msg_warn("temporary failure, the MTA will retry: %s", what);
+	return EX_TEMPFAIL_;
+}
+
+/* extract_drop - the counter and reason for a mail without a usable packet */
+static enum stats_counter
+extract_drop(enum mailpkt_err e, const char **why)
+{
+	*why = mailpkt_strerror(e);
+	switch (e) {
+	case MAILPKT_ERR_NONE:
+		return STATS_DROP_NOPACKET;
+	case MAILPKT_ERR_ARMOR:
+		return STATS_DROP_ARMOR;
+	case MAILPKT_ERR_LIMIT:
+		return STATS_DROP_LIMIT;
+	case MAILPKT_ERR_PARSE:
+	default:
+		return STATS_DROP_PARSE;
+	}
+}
+
+/* unwrap_drop - the counter for a packet pkt_unwrap refused */
+static enum stats_counter
+unwrap_drop(enum pkt_err e)
+{
+	switch (e) {
+	case PKT_ERR_VERSION:
+		return STATS_DROP_VERSION;
+	case PKT_ERR_ROUTING:
+		return STATS_DROP_ROUTING;
+	case PKT_ERR_UNSUPPORTED:
+		return STATS_DROP_UNSUPPORTED;
+	case PKT_ERR_TAG:
+		return STATS_DROP_TAMPERED;
+	case PKT_ERR_BODY:
+		return STATS_DROP_BODY;
+	case PKT_ERR_POINT:
+	case PKT_ERR_MAC:
+	default:
+		return STATS_DROP_KEY;
+	}
+}
+
+/*
+ * commit - steps 4-10 of the receive protocol for an unwrapped packet.
+ * Returns the exit status.
+ */
+static int
+commit(const struct node *n, const struct keyring *kr, const struct keys_mixinfo *ki,
+    const struct pkt_result *res, const uint8_t *out)
+{
+	struct pool_entry e;
+	struct replay *rc;
+	struct pool *pool;
+	enum replay_status rst;
+	enum pool_err pst;
+	char *path;
+	int status;
+
+	memset(&e, 0, sizeof e);
+	memcpy(e.tag, res->replay_tag, sizeof e.tag);
+	e.due = res->delay > 0 ? (int64_t)n->now + res->delay : 0;
+	e.data = out;
+	e.data_len = res->out_len;
+	if (res->cmd == PKT_CMD_FORWARD) {
+		e.kind = POOL_FORWARD;
+		memcpy(e.addr, res->next_addr, sizeof e.addr);
+	} else
+		e.kind = POOL_DELIVER;
+
+	/*
+	 * The key's replay cache is made by init and keys (and rotation);
+	 * if it is missing now, making an empty one would forget every tag
+	 * recorded so far, so the mail waits for the operator instead.
+	 */
+	path = keys_replay_path(n->spool, ki->id);
+	rc = replay_open(path, 0, 0, &rst);
+	mem_free(path);
+	if (rc == NULL) {
+		if (rst == REPLAY_ERR_IO && errno == ENOENT)
+			return tempfail(n, "the replay cache of a live key is missing (run mixnode keys)");
+		return tempfail(n, rst == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(rst));
+	}
+	if ((pst = pool_open(&pool, n->spool, kr->names_key)) != POOL_OK) {
+		status = tempfail(n, pst == POOL_ERR_IO ? strerror(errno) : pool_strerror(pst));
+		(void)replay_close(rc);
+		return status;
+	}
+	pst = pool_commit(pool, &e, rc, n->lock_ms);
+	if (pst == POOL_ERR_IO)
+		status = tempfail(n, strerror(errno));
+	else if (pst != POOL_COMMITTED && pst != POOL_REPLAY)
+		status = tempfail(n, pool_strerror(pst));
+	else
+		status = EX_OK_;
+	pool_close(pool);
+	if (replay_close(rc) != REPLAY_OK && status == EX_OK_ && pst == POOL_COMMITTED)
+		msg_warn("closing the replay cache: %s", strerror(errno));
+	if (pst == POOL_REPLAY)
+		return drop(n, STATS_DROP_REPLAY, "replayed packet");
+	if (pst == POOL_COMMITTED)
+		count(n, e.kind == POOL_FORWARD ? STATS_IN_FORWARD : STATS_IN_DELIVER);
+	return status;
+}
+
+/*
+ * process - everything after the settings are loaded; the exit status.
+ * Order matters for privacy as much as for safety: nothing about the mail
+ * is logged, and the keys are opened before the mail is judged, so that a
+ * node with a key problem defers mail instead of dropping it.
+ */
+static int
+process(const struct node *n)
+{
+	const struct pkt_key *live[KEYS_MAX_MIX];
+	const struct keys_mixinfo *info[KEYS_MAX_MIX];
+	struct keyring *kr = NULL;
+	struct pkt_result res;
+	struct inmail m;
+	enum mailpkt_err me;
+	enum pkt_err pe;
+	enum keys_err ke;
+	uint8_t *pkt = NULL, *out = NULL;
+	char err[KEYS_ERR_MAX];
+	const char *why;
+	size_t nlive;
+	int status;
+
+	if (read_mail(&m, n->max_size) != 0) {
+		status = tempfail(n, strerror(errno));
+		goto done;
+	}
+	if ((ke = keys_open(&kr, n->spool, err, sizeof err)) != KEYS_OK) {
+		status = tempfail(n, err);
+		goto done;
+	}
+	nlive = keys_live(kr, n->now, live, info);
+	if (nlive == 0) {
+		status = tempfail(n, "no live mix key (run mixnode keys)");
+		goto done;
+	}
+	if (m.oversize) {
+		status = drop(n, STATS_DROP_OVERSIZE, "larger than max_message_size");
+		goto done;
+	}
+	if (m.len == 0) {
+		status = drop(n, STATS_DROP_NOPACKET, "empty mail");
+		goto done;
+	}
+	pkt = mem_alloc(PKT_SIZE);
+	mailpkt_init();
+	if ((me = mailpkt_extract(m.buf, m.len, pkt)) != MAILPKT_OK) {
+		enum stats_counter c = extract_drop(me, &why);
+
+		status = drop(n, c, why);
+		goto done;
+	}
+	out = mcrypto_secret_alloc(PKT_SIZE);
+	{
+		/* pkt_unwrap wants an array of keys, not of pointers */
+		struct pkt_key *keys = mcrypto_secret_alloc(nlive * sizeof *keys);
+		size_t i;
+
+		for (i = 0; i < nlive; i++)
+			keys[i] = *live[i];
+		pe = pkt_unwrap(pkt, PKT_SIZE, keys, nlive, &res, out);
+		mcrypto_secret_free(keys);
+	}
+	if (pe == PKT_ERR_CRYPTO) {
+		status = tempfail(n, pkt_strerror(pe));
+		goto done;
+	}
+	if (pe != PKT_OK) {
+		status = drop(n, unwrap_drop(pe), pkt_strerror(pe));
+		goto done;
+	}
+	switch (res.cmd) {
+	case PKT_CMD_FORWARD:
+	case PKT_CMD_DELIVER:
+		status = commit(n, kr, info[res.key_index], &res, out);
+		break;
+	case PKT_CMD_DROP:
+		/* A dummy ends here: counted, nothing kept, nothing to replay. */
+		count(n, STATS_IN_DUMMY);
+		status = EX_OK_;
+		break;
+	default:
+		status = drop(n, STATS_DROP_UNSUPPORTED, "unsupported command");
+		break;
+	}
+done:
+	if (out != NULL)
+		mcrypto_secret_free(out);
+	mem_free(pkt);
+	if (m.buf != NULL) {
+		mcrypto_wipe(m.buf, m.len);
+		mem_free(m.buf);
+	}
+	keys_close(kr);
+	return status;
+}
+
+/*
+ * cmd_receive - mixnode receive [SENDER [RECIPIENT]]. The envelope is
+ * accepted for the MTA's convenience and deliberately not used: who sent
+ * the mail to this node is nobody's business, not even the log's.
+ */
+int
+cmd_receive(const char *conf_path, int argc, char **argv)
+{
+	char err[CONF_ERR_MAX];
+	struct node n;
+	int status;
+
+	(void)argc;
+	(void)argv;
+	if (node_load(&n, conf_path, err, sizeof err) != 0) {
+		msg_warn("%s", err);
+		return tempfail(NULL, "configuration error");
+	}
+	status = process(&n);
+	node_free(&n);
+	return status;
+}
