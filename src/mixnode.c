@@ -96,6 +96,19 @@ node_load(struct node *n, const char *path, char *err, size_t errlen)
 	n->pol.lifetime = conf_get_num(&n->conf, "key_lifetime");
 	n->pol.publish_ahead = conf_get_num(&n->conf, "key_publish_ahead");
 	n->pol.grace = conf_get_num(&n->conf, "key_grace");
+	/*
+	 * Keys alive at once: about (publish_ahead + grace) / lifetime + 2.
+	 * The store holds KEYS_MAX_MIX; a policy needing more would fail every
+	 * rotation, so it is a configuration error, found before any key moves.
+	 */
+	if ((n->pol.publish_ahead + n->pol.grace) / n->pol.lifetime + 2 > KEYS_MAX_MIX) {
+		(void)snprintf(err, errlen, "%s: setting key_lifetime: too short for "
+		    "key_publish_ahead and key_grace (a node may hold at most %d mix keys: "
+		    "(key_publish_ahead + key_grace) / key_lifetime + 2 must not exceed it)",
+		    path, KEYS_MAX_MIX);
+		conf_free(&n->conf);
+		return -1;
+	}
 	n->lock_ms = (unsigned)conf_get_num(&n->conf, "lock_timeout") * 1000;
 	n->max_size = (size_t)conf_get_num(&n->conf, "max_message_size");
 	return 0;

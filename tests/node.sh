@@ -153,6 +153,11 @@ as_user "$T/bin/mixnode" -c "$T/a/bad.conf" check >"$T/out" 2>&1
 expect_eq "check with an unknown setting" "$?" 78
 grep -q "bad.conf:2: " "$T/out" && ok "the error names file and line" ||
 	{ not_ok "error text"; cat "$T/out"; }
+printf 'key_lifetime = 1d\nkey_publish_ahead = 30d\n' | as_user sh -c "cat > '$T/a/keys.conf'"
+as_user "$T/bin/mixnode" -c "$T/a/keys.conf" keys >"$T/out" 2>&1
+expect_eq "keys with a policy needing more than 16 keys" "$?" 78
+grep -q "setting key_lifetime: too short" "$T/out" && ok "the error names key_lifetime" ||
+	{ not_ok "error text"; cat "$T/out"; }
 mn stats >"$T/out" 2>&1
 expect_eq "stats" "$?" 0
 expect_eq "stats prints every counter" "$(wc -l <"$T/out")" 16
