@@ -81,6 +81,33 @@ utc(int64_t t, char buf[32])
 	return buf;
 }
 
+/* fsync_parent - sync the directory that holds path. 0 or -1 (errno). */
+static int
+fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int dfd, saved, rc;
+
+	if (slash == NULL)
+		dir = mem_strdup(".");
+	else if (slash == path)
+		dir = mem_strdup("/");
+	else {
+		dir = mem_strdup(path);
+		dir[slash - path] = '\0';
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	mem_free(dir);
+	if (dfd < 0)
+		return -1;
+	rc = fsync(dfd);
+	saved = errno;
+	(void)close(dfd);
+	errno = saved;
+	return rc;
+}
+
 /*
  * write_file_atomic - path gets exactly data: a temporary file beside it,
  * written, synced, renamed over path, directory synced. 0 or -1 (errno).
@@ -88,16 +115,13 @@ utc(int64_t t, char buf[32])
 static int
 write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	const char *slash = strrchr(path, '/');
-	char *tmp, *dir;
-	size_t tlen = strlen(path) + 8;
+	size_t tlen = strlen(path) + 8, off = 0;
+	char *tmp = mem_alloc(tlen);
 	ssize_t w;
-	size_t off = 0;
-	int fd, dfd, saved;
+	int fd, ok, saved;
 
-	tmp = mem_alloc(tlen);
 	(void)snprintf(tmp, tlen, "%s.tmp", path);
-	(void)unlink(tmp);
+	(void)unlink(tmp);	/* a leftover of a crashed publish */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
 		mem_free(tmp);
 		return -1;
@@ -106,33 +130,28 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		w = write(fd, (const char *)data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
 			break;
+		}
 		off += (size_t)w;
 	}
-	if (off != len || fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0
-	    || rename(tmp, path) != 0) {
+	ok = off == len && fchmod(fd, mode) == 0 && fsync(fd) == 0;
+	saved = errno;
+	if (close(fd) != 0 && ok) {
+		ok = 0;
 		saved = errno;
-		(void)close(fd);
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok)
 		(void)unlink(tmp);
-		mem_free(tmp);
-		errno = saved;
-		return -1;
-	}
 	mem_free(tmp);
-	dir = slash == NULL ? mem_strdup(".") : slash == path ? mem_strdup("/")
-	    : (dir = mem_strdup(path), dir[slash - path] = '\0', dir);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	mem_free(dir);
-	if (dfd < 0)
-		return -1;
-	if (fsync(dfd) != 0) {
-		saved = errno;
-		(void)close(dfd);
-		errno = saved;
-		return -1;
-	}
-	return close(dfd);
+	errno = saved;
+	return ok ? fsync_parent(path) : -1;
 }
 
 /*
