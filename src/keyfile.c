@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "keyfile.h"
 #include "keys.h"
 #include "mcrypto.h"
@@ -424,37 +425,6 @@ keyfile_clean_tmp(struct keyfile_dir *kd)
 }
 
 /* ---- formats ---------------------------------------------------------------- */
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 /* frame_seal - magic, version and kind at the front, the checksum at the end */
 static void

@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "mcrypto.h"
 #include "pkt.h"
 #include "sprp.h"
@@ -74,21 +75,6 @@ static void
 header_mac(uint8_t out[32], const uint8_t key[32], const uint8_t *hdr)
 {
 	mcrypto_hash(out, PKT_MAC_SIZE, key, 32, hdr, PKT_OFF_GAMMA);
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 int

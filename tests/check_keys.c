@@ -64,46 +64,18 @@ str(char *out, size_t size, const char *fmt, ...)
 	ck_assert(n >= 0 && (size_t)n < size);
 }
 
-static void
-rm_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *e;
-	struct stat sb;
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
-}
 
 /* Unchecked fixtures: run once in the parent, so cleanup survives failures */
 static void
 make_root(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmproot, sizeof tmproot, "%s/check_keys.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmproot) == NULL) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
+	tu_make_tmpdir(tmproot, sizeof tmproot, "check_keys");
 }
 
 static void
 remove_root(void)
 {
-	rm_tree(tmproot);
+	tu_rm_tree(tmproot);
 }
 
 static void

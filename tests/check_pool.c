@@ -46,45 +46,17 @@ static uint8_t enc[POOL_ENTRY_MAX], enc2[POOL_ENTRY_MAX];
 
 /* ---- fixtures and helpers ---------------------------------------------------- */
 
-static void
-rm_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *e;
-	struct stat sb;
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
-}
 
 static void
 make_root(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmproot, sizeof tmproot, "%s/check_pool.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmproot) == NULL) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
+	tu_make_tmpdir(tmproot, sizeof tmproot, "check_pool");
 }
 
 static void
 remove_root(void)
 {
-	rm_tree(tmproot);
+	tu_rm_tree(tmproot);
 }
 
 static void

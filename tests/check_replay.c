@@ -36,46 +36,18 @@ static char tmproot[1024];	/* short enough for tmp_path() */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void
-rm_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *e;
-	struct stat sb;
-	DIR *d;
-
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
-}
 
 /* Unchecked fixtures: run once in the parent, so cleanup survives failures */
 static void
 make_root(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmproot, sizeof tmproot, "%s/check_replay.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmproot) == NULL) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
+	tu_make_tmpdir(tmproot, sizeof tmproot, "check_replay");
 }
 
 static void
 remove_root(void)
 {
-	rm_tree(tmproot);
+	tu_rm_tree(tmproot);
 }
 
 static void

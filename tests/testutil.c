@@ -3,6 +3,11 @@
  */
 #include <config.h>
 
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,5 +90,40 @@ tu_path(struct pkt_hop *hops, struct pkt_key *keys, size_t n)
 		snprintf(addrs[i], sizeof addrs[i], "node%zu@mix%zu.test", i, i);
 		hops[i].addr = addrs[i];
 		hops[i].delay = (uint32_t)(60 * i);
+	}
+}
+
+void
+tu_rm_tree(const char *path)
+{
+	char sub[PATH_MAX];
+	struct dirent *e;
+	struct stat sb;
+	DIR *d;
+
+	if (lstat(path, &sb) != 0)
+		return;
+	if (S_ISDIR(sb.st_mode) && (d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+			tu_rm_tree(sub);
+		}
+		closedir(d);
+		rmdir(path);
+	} else
+		unlink(path);
+}
+
+void
+tu_make_tmpdir(char *buf, size_t size, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(buf, size, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+	if (mkdtemp(buf) == NULL) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
 	}
 }
