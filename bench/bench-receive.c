@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "armor.h"
 #include "benchutil.h"
@@ -156,31 +159,40 @@ fs_name(long type)
 	}
 }
 
-/* feed_one - one hook run with mail on its stdin; returns its wait status */
+/*
+ * feed_one - one hook run with mail on its stdin; returns its wait status.
+ * posix_spawn (a vfork-style clone) starts the hook: this benchmark holds
+ * every mail in memory, and a plain fork() would copy its page tables for
+ * each mail, a cost Postfix's small pipe(8) process does not have.
+ */
 static int
 feed_one(const char *mixnode, const char *conf, const char *mail, size_t len, int verbose)
 {
+	posix_spawn_file_actions_t fa;
+	char *argv[5];
 	pid_t pid;
-	int p[2], st, devnull;
+	int p[2], st, err;
 	size_t off = 0;
 	ssize_t w;
 
 	if (pipe(p) != 0)
 		msg_fatal("pipe: %s", strerror(errno));
-	if ((pid = fork()) < 0)
-		msg_fatal("fork: %s", strerror(errno));
-	if (pid == 0) {
-		devnull = open("/dev/null", O_WRONLY);
-		if (dup2(p[0], STDIN_FILENO) < 0 || devnull < 0 ||
-		    dup2(devnull, STDOUT_FILENO) < 0 ||
-		    (!verbose && dup2(devnull, STDERR_FILENO) < 0))
-			_exit(126);
-		close(p[0]);
-		close(p[1]);
-		close(devnull);
-		execl(mixnode, mixnode, "-c", conf, "receive", (char *)NULL);
-		_exit(127);
-	}
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO) != 0 ||
+	    posix_spawn_file_actions_addclose(&fa, p[1]) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+		O_WRONLY, 0) != 0 ||
+	    (!verbose && posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
+		"/dev/null", O_WRONLY, 0) != 0))
+		msg_fatal("posix_spawn_file_actions: out of memory");
+	argv[0] = (char *)mixnode;
+	argv[1] = (char *)"-c";
+	argv[2] = (char *)conf;
+	argv[3] = (char *)"receive";
+	argv[4] = NULL;
+	if ((err = posix_spawn(&pid, mixnode, &fa, NULL, argv, environ)) != 0)
+		msg_fatal("posix_spawn %s: %s", mixnode, strerror(err));
+	posix_spawn_file_actions_destroy(&fa);
 	close(p[0]);
 	while (off < len) {
 		w = write(p[1], mail + off, len - off);

@@ -1,0 +1,4 @@
+/* relay.c - placeholder, being written */
+#include <config.h>
+#include "relay.h"
+typedef int mix_relay_placeholder;

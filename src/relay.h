@@ -1,0 +1,4 @@
+/* relay.h - placeholder, being written */
+#ifndef MIX_RELAY_H
+#define MIX_RELAY_H
+#endif

@@ -1,0 +1,2 @@
+/* check_chain.c - placeholder */
+int main(void) { return 77; }

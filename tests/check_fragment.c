@@ -1,0 +1,2 @@
+/* check_fragment.c - placeholder */
+int main(void) { return 77; }

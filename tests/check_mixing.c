@@ -1,0 +1,2 @@
+/* check_mixing.c - placeholder */
+int main(void) { return 77; }
