@@ -1,0 +1,1 @@
+# mta-lib.sh - placeholder

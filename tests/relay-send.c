@@ -1,0 +1,2 @@
+/* relay-send.c - placeholder */
+int main(void) { return 0; }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# relay.sh - placeholder
+exit 77
