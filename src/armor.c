@@ -255,6 +255,24 @@ out:
 	return err;
 }
 
+enum armor_err
+armor_search(const char *text, size_t len, uint8_t pkt[PKT_SIZE])
+{
+	enum armor_err err, last = ARMOR_ERR_NONE;
+	size_t off = 0, end;
+
+	while (off < len) {
+		err = armor_decode(text + off, len - off, pkt, &end);
+		if (err == ARMOR_OK)
+			return ARMOR_OK;
+		if (err == ARMOR_ERR_NONE || end == 0)
+			break;
+		last = err;
+		off += end;
+	}
+	return last;
+}
+
 const char *
 armor_strerror(enum armor_err err)
 {

@@ -65,6 +65,14 @@ size_t armor_encode(char *out, size_t out_size, const uint8_t pkt[PKT_SIZE]);
  */
 enum armor_err armor_decode(const char *text, size_t len, uint8_t pkt[PKT_SIZE], size_t *end);
 
+/*
+ * armor_search - the first armor in text[0..len) that decodes: after a bad
+ * armor the search goes on behind its BEGIN line. ARMOR_OK (pkt written),
+ * ARMOR_ERR_NONE when there is no BEGIN line at all, else the error of the
+ * last bad armor. Bounded like armor_decode; linear in len.
+ */
+enum armor_err armor_search(const char *text, size_t len, uint8_t pkt[PKT_SIZE]);
+
 const char *armor_strerror(enum armor_err err);
 
 #endif

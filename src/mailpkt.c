@@ -69,19 +69,15 @@ mailpkt_init(void)
 static void
 search(struct walk *w, const char *text, size_t len)
 {
-	size_t off = 0, end;
-	enum armor_err err;
-
-	while (off < len) {
-		err = armor_decode(text + off, len - off, w->pkt, &end);
-		if (err == ARMOR_OK) {
-			w->found = 1;
-			return;
-		}
-		if (err == ARMOR_ERR_NONE || end == 0)
-			return;
+	switch (armor_search(text, len, w->pkt)) {
+	case ARMOR_OK:
+		w->found = 1;
+		break;
+	case ARMOR_ERR_NONE:
+		break;
+	default:
 		w->armor = 1;
-		off += end;
+		break;
 	}
 }
 

@@ -1,83 +1,71 @@
 /*
- * mcrypto.c - thin, checked wrappers around libsodium and OpenSSL.
+ * mcrypto.c - thin, checked wrappers around libsodium (and, for speed or
+ * where libsodium lacks a primitive, OpenSSL's libcrypto).
  *
- * libsodium provides X25519, BLAKE2b, ChaCha20, XChaCha20, Poly1305, the
- * CSPRNG and guarded memory. OpenSSL provides one primitive libsodium lacks:
+ * libsodium provides X25519, Ed25519, BLAKE2b, ChaCha20, XChaCha20,
+ * Poly1305, the CSPRNG and guarded memory. One primitive libsodium lacks is
  * the AES-256 block cipher on a single block, used by the wide-block cipher
- * (src/sprp.c). The AES cipher object is fetched once at initialisation.
+ * (src/sprp.c): it comes from the CPU's AES instructions when it has them
+ * (src/mcrypto_aesni.c), else from OpenSSL.
+ *
+ * OpenSSL is not linked: it is loaded with dlopen (src/mcrypto_ossl.c) when
+ * first needed. Loading and initialising it costs about 1.6 ms, more than
+ * the rest of one `mixnode receive` run, which starts once per mail
+ * (doc/PERFORMANCE.md, section 3). So:
+ *   mcrypto_init()          also loads OpenSSL and takes ChaCha20 and
+ *                           Poly1305 from it, 3-4 times faster than
+ *                           libsodium 1.0.18 here: for programs that
+ *                           process many packets;
+ *   mcrypto_init_flags(0)   libsodium only (OpenSSL is loaded only if the
+ *                           CPU lacks AES instructions): for short runs.
+ * Every combination gives bit-identical results; tests/check_kat.c runs the
+ * known-answer vectors in each.
  */
 #include <config.h>
 
+#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "log.h"
 #include "mcrypto.h"
+#include "mcrypto_impl.h"
 
-static EVP_CIPHER *aes256ecb, *chacha20;
-static EVP_MAC *poly1305;
+static int ossl_stream;		/* ChaCha20 and Poly1305 from OpenSSL */
+static int aes_ossl;		/* AES from OpenSSL (no AES-NI, or forced) */
+
+int
+mcrypto_init_flags(unsigned flags)
+{
+	if (sodium_init() < 0)
+		return -1;
+	ossl_stream = (flags & MCRYPTO_OPENSSL_STREAM) != 0;
+	aes_ossl = (flags & MCRYPTO_NO_AESNI) != 0 || !mcrypto_aesni_available();
+	if ((ossl_stream || aes_ossl) && mcrypto_ossl_load() != 0)
+		return -1;
+	return 0;
+}
 
 int
 mcrypto_init(void)
 {
-	if (sodium_init() < 0)
-		return -1;
-	/*
-	 * The system's openssl.cnf is not read: nothing outside this module
-	 * may change which implementations run, and reading it costs about
-	 * 0.4 ms, which the MTA hook pays once per mail.
-	 */
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
-		return -1;
-	if (aes256ecb == NULL)
-		aes256ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-	if (chacha20 == NULL)
-		chacha20 = EVP_CIPHER_fetch(NULL, "ChaCha20", NULL);
-	if (poly1305 == NULL)
-		poly1305 = EVP_MAC_fetch(NULL, "POLY1305", NULL);
-	return aes256ecb != NULL && chacha20 != NULL && poly1305 != NULL ? 0 : -1;
+	return mcrypto_init_flags(MCRYPTO_OPENSSL_STREAM);
 }
 
-/*
- * chacha_xor - out = in ^ ChaCha20 key stream, by OpenSSL, which runs about
- * three times faster than libsodium 1.0.18 on AVX2/AVX-512 machines
- * (doc/PERFORMANCE.md). iv is OpenSSL's 16 bytes: block counter (LE32) ||
- * 96-bit nonce. The streams are bit-identical to libsodium's; the
- * known-answer vectors check it.
- */
-static void
-chacha_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t iv[16],
-    const uint8_t key[32])
+const char *
+mcrypto_implementation(void)
 {
-	EVP_CIPHER_CTX *ctx;
-	int n;
-
-	if (chacha20 == NULL)
-		msg_panic("mcrypto stream cipher used before mcrypto_init");
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		msg_fatal("out of memory for a cipher context");
-	if (EVP_EncryptInit_ex2(ctx, chacha20, key, iv, NULL) != 1)
-		msg_panic("ChaCha20 initialisation failed");
-	while (len > 0) {
-		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
-
-		if (EVP_EncryptUpdate(ctx, out, &n, in, chunk) != 1 || n != chunk)
-			msg_panic("ChaCha20 failed");
-		out += chunk;
-		in += chunk;
-		len -= (size_t)chunk;
-	}
-	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key */
+	if (ossl_stream)
+		return aes_ossl ? "openssl" : "openssl+aesni";
+	return aes_ossl ? "sodium+openssl-aes" : "sodium+aesni";
 }
 
 void
 mcrypto_versions(const char **sodium, const char **openssl)
 {
 	*sodium = sodium_version_string();
-	*openssl = OpenSSL_version(OPENSSL_VERSION);
+	*openssl = mcrypto_ossl_version();
 }
 
 void
@@ -189,14 +177,17 @@ mcrypto_chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint8_t 
 
 	if (len > 64ULL << 32)
 		msg_panic("mcrypto_chacha20_xor: stream too long");
-	chacha_xor(out, in, len, iv, key);
+	if (ossl_stream)
+		mcrypto_ossl_chacha20(out, in, len, iv, key);
+	else if (crypto_stream_chacha20_ietf_xor_ic(out, in, len, iv + 4, 0, key) != 0)
+		msg_panic("ChaCha20 failed");
 }
 
 /*
  * XChaCha20 = ChaCha20 (original 64-bit-nonce form) keyed by
- * HChaCha20(key, nonce[0..16)) with nonce[16..24), counter 0. Under 2^32
- * blocks OpenSSL's counter || nonce IV 0^4 || 0^4 || nonce[16..24) gives the
- * same state words.
+ * HChaCha20(key, nonce[0..16)) with nonce[16..24), counter 0: libsodium's
+ * crypto_stream_xchacha20. Under 2^32 blocks OpenSSL's counter || nonce IV
+ * 0^4 || 0^4 || nonce[16..24) gives the same state words.
  */
 void
 mcrypto_xchacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
@@ -206,34 +197,38 @@ mcrypto_xchacha20_xor(uint8_t *out, const uint8_t *in, size_t len,
 
 	if (len > 64ULL << 32)
 		msg_panic("mcrypto_xchacha20_xor: stream too long");
+	if (!ossl_stream) {
+		if (crypto_stream_xchacha20_xor(out, in, len, nonce, key) != 0)
+			msg_panic("XChaCha20 failed");
+		return;
+	}
 	crypto_core_hchacha20(subkey, nonce, key, NULL);
 	memset(iv, 0, 8);
 	memcpy(iv + 8, nonce + 16, 8);
-	chacha_xor(out, in, len, iv, subkey);
+	mcrypto_ossl_chacha20(out, in, len, iv, subkey);
 	sodium_memzero(subkey, sizeof subkey);
 }
 
-/* Poly1305 by OpenSSL: about four times libsodium 1.0.18's speed here */
+/* Poly1305 with s = 0: the bare polynomial hash of a || b */
 void
 mcrypto_poly1305_hash(uint8_t out[16], const uint8_t key[16],
     const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
-	EVP_MAC_CTX *ctx;
+	crypto_onetimeauth_poly1305_state st;
 	uint8_t k[32];
-	size_t n = 0;
 
-	if (poly1305 == NULL)
-		msg_panic("mcrypto_poly1305_hash before mcrypto_init");
 	memcpy(k, key, 16);
-	memset(k + 16, 0, 16);		/* s = 0: the bare polynomial hash */
-	if ((ctx = EVP_MAC_CTX_new(poly1305)) == NULL)
-		msg_fatal("out of memory for a MAC context");
-	if (EVP_MAC_init(ctx, k, sizeof k, NULL) != 1 ||
-	    EVP_MAC_update(ctx, a, a_len) != 1 ||
-	    EVP_MAC_update(ctx, b, b_len) != 1 ||
-	    EVP_MAC_final(ctx, out, &n, 16) != 1 || n != 16)
-		msg_panic("Poly1305 failed");
-	EVP_MAC_CTX_free(ctx);		/* cleanses the key */
+	memset(k + 16, 0, 16);
+	if (ossl_stream)
+		mcrypto_ossl_poly1305(out, k, a, a_len, b, b_len);
+	else {
+		if (crypto_onetimeauth_poly1305_init(&st, k) != 0 ||
+		    crypto_onetimeauth_poly1305_update(&st, a, a_len) != 0 ||
+		    crypto_onetimeauth_poly1305_update(&st, b, b_len) != 0 ||
+		    crypto_onetimeauth_poly1305_final(&st, out) != 0)
+			msg_panic("Poly1305 failed");
+		sodium_memzero(&st, sizeof st);
+	}
 	sodium_memzero(k, sizeof k);
 }
 
@@ -241,19 +236,10 @@ int
 mcrypto_aes256_block(uint8_t out[16], const uint8_t in[16], const uint8_t key[32],
     int encrypt)
 {
-	EVP_CIPHER_CTX *ctx;
-	int n = 0, ok;
-
-	if (aes256ecb == NULL)
-		msg_panic("mcrypto_aes256_block before mcrypto_init");
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_CipherInit_ex2(ctx, aes256ecb, key, NULL, encrypt ? 1 : 0, NULL) == 1
-	    && EVP_CIPHER_CTX_set_padding(ctx, 0) == 1
-	    && EVP_CipherUpdate(ctx, out, &n, in, 16) == 1
-	    && n == 16;
-	EVP_CIPHER_CTX_free(ctx);	/* cleanses the key schedule */
-	return ok ? 0 : -1;
+	if (aes_ossl)
+		return mcrypto_ossl_aes256_block(out, in, key, encrypt);
+	mcrypto_aesni_block(out, in, key, encrypt);
+	return 0;
 }
 
 int

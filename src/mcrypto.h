@@ -36,8 +36,19 @@ struct mcrypto_rng {
 	uint64_t pos;
 };
 
-/* mcrypto_init - initialise the libraries; 0 on success, -1 on failure. */
+/*
+ * mcrypto_init - initialise, with ChaCha20 and Poly1305 from OpenSSL (the
+ * fastest here, for programs that process many packets); 0 on success, -1
+ * on failure. mcrypto_init_flags(0): libsodium only, for short-lived
+ * processes (the MTA hook); OpenSSL is loaded only when the CPU lacks AES
+ * instructions. May be called again to change the flags (tests).
+ */
+#define MCRYPTO_OPENSSL_STREAM	0x1	/* ChaCha20, Poly1305 from OpenSSL */
+#define MCRYPTO_NO_AESNI	0x2	/* AES from OpenSSL even with AES-NI (tests) */
 int mcrypto_init(void) MIX_WUR;
+int mcrypto_init_flags(unsigned flags) MIX_WUR;
+/* mcrypto_implementation - which code runs, e.g. "sodium+aesni" */
+const char *mcrypto_implementation(void);
 /* mcrypto_versions - run-time version strings of libsodium and libcrypto */
 void mcrypto_versions(const char **sodium, const char **openssl);
 

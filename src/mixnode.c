@@ -199,7 +199,7 @@ dispatch(const char *conf_path, int argc, char **argv)
 			    commands[k].name);
 			return commands[k].run == cmd_receive ? EX_TEMPFAIL_ : EX_NOPERM_;
 		}
-		if (commands[k].needs_user && mcrypto_init() != 0) {
+		if (commands[k].needs_user && mcrypto_init_flags(0) != 0) {
 			msg_warn("cannot initialise the crypto libraries");
 			return EX_TEMPFAIL_;
 		}

@@ -685,6 +685,16 @@ cmd_check(const char *conf_path, int argc, char **argv)
 	sub = path_join(n.spool, "replay");
 	check_dir(&ck, sub);
 	mem_free(sub);
+	{
+		char helper[4096];
+
+		node_mime_helper(helper, sizeof helper);
+		if (access(helper, X_OK) != 0)
+			problem(&ck, "%s: %s (mixnode receive runs it for MIME-encoded mail)",
+			    helper, strerror(errno));
+		else
+			printf("ok: %s\n", helper);
+	}
 	if (open_keys(&n, &kr) != EX_OK_)
 		problem(&ck, "the keys cannot be loaded");
 	else {

@@ -15,13 +15,17 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "armor.h"
 #include "keys.h"
 #include "log.h"
-#include "mailpkt.h"
 #include "mcrypto.h"
 #include "mem.h"
 #include "mixnode.h"
@@ -31,6 +35,18 @@
 #include "stats.h"
 
 #define STATS_WAIT_MS	1000	/* counting is best effort: wait at most this */
+#define MIME_CPU_SECONDS 20	/* CPU limit of one mixnode-mime run */
+#define MIME_HELPER	"mixnode-mime"
+
+/* What the search for a packet found (extract) */
+enum found {
+	FOUND_PACKET,		/* pkt holds a packet */
+	FOUND_NOTHING,		/* no armor anywhere: drop_nopacket */
+	FOUND_BAD_ARMOR,	/* armors, none decoded: drop_armor */
+	FOUND_LIMIT,		/* a size or nesting bound was hit: drop_limit */
+	FOUND_UNPARSEABLE,	/* not a mail message: drop_parse */
+	FOUND_TEMPFAIL		/* the MIME helper could not run: exit 75 */
+};
 
 /* One mail in memory, bounded by max_message_size */
 struct inmail {
@@ -109,19 +125,168 @@ tempfail(const struct node *n, const char *what)
 	return EX_TEMPFAIL_;
 }
 
-/* extract_drop - the counter and reason for a mail without a usable packet */
-static enum stats_counter
-extract_drop(enum mailpkt_err e, const char **why)
+/*
+ * node_mime_helper - the path of mixnode-mime: $MIXNODE_LIBEXECDIR (the
+ * tests' staged copy) or the directory it was installed in; "" if too long.
+ */
+void
+node_mime_helper(char *path, size_t size)
 {
-	*why = mailpkt_strerror(e);
-	switch (e) {
-	case MAILPKT_ERR_NONE:
+	const char *dir = getenv("MIXNODE_LIBEXECDIR");
+
+	if (dir == NULL || *dir == 0)
+		dir = MIXNODE_LIBEXECDIR;
+	if ((size_t)snprintf(path, size, "%s/%s", dir, MIME_HELPER) >= size)
+		path[0] = 0;
+}
+
+/* write_all - the whole buffer to fd; -1 with errno on failure */
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t w;
+
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * mime_extract - run mixnode-mime with the mail on its standard input and
+ * read the packet it writes. The helper reads the whole mail before it
+ * writes, so writing everything first and then reading cannot deadlock.
+ * Its exit status says what it found (src/mixnode-mime.c). A helper that
+ * cannot start, or fails for a transient reason, makes the hook exit 75;
+ * one killed by a signal (its CPU limit, or a crash on this input) would
+ * fail the same way on every retry, so the mail is dropped as a limit.
+ */
+static enum found
+mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char **why)
+{
+	char path[4096];
+	int in[2], out[2], st;
+	pid_t pid;
+	size_t got = 0;
+	ssize_t r;
+	void (*old_pipe)(int);
+
+	node_mime_helper(path, sizeof path);
+	if (path[0] == 0) {
+		*why = "MIME helper path too long";
+		return FOUND_TEMPFAIL;
+	}
+	if (pipe(in) != 0 || pipe(out) != 0) {
+		*why = "pipe failed";
+		return FOUND_TEMPFAIL;
+	}
+	if ((pid = fork()) < 0) {
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		*why = "fork failed";
+		return FOUND_TEMPFAIL;
+	}
+	if (pid == 0) {
+		struct rlimit cpu = { MIME_CPU_SECONDS, MIME_CPU_SECONDS };
+
+		if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
+			_exit(EX_TEMPFAIL_);
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		(void)setrlimit(RLIMIT_CPU, &cpu);
+		execl(path, MIME_HELPER, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	/* The helper may exit before reading everything: no SIGPIPE for that. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	(void)write_all(in[1], mail, len);
+	close(in[1]);
+	for (;;) {
+		r = read(out[0], pkt + got, PKT_SIZE - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == PKT_SIZE)
+			break;
+	}
+	close(out[0]);
+	(void)signal(SIGPIPE, old_pipe);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			*why = "waitpid failed";
+			return FOUND_TEMPFAIL;
+		}
+	if (WIFSIGNALED(st)) {
+		msg_warn("%s killed by signal %d; the mail is dropped", MIME_HELPER,
+		    WTERMSIG(st));
+		*why = "MIME structure too costly to parse";
+		return FOUND_LIMIT;
+	}
+	switch (WEXITSTATUS(st)) {
+	case 0:
+		if (got == PKT_SIZE) {
+			*why = "packet found";
+			return FOUND_PACKET;
+		}
+		*why = "MIME helper wrote a short packet";
+		return FOUND_TEMPFAIL;
+	case 2:
+		*why = "not parseable as a mail message";
+		return FOUND_UNPARSEABLE;
+	case 3:
+		*why = "no packet armor in the mail";
+		return FOUND_NOTHING;
+	case 4:
+		*why = "packet armor found but none decoded";
+		return FOUND_BAD_ARMOR;
+	case 5:
+		*why = "mail exceeds a size or nesting limit";
+		return FOUND_LIMIT;
+	case 126:
+	case 127:
+		*why = "cannot run " MIME_HELPER " (run mixnode check)";
+		return FOUND_TEMPFAIL;
+	default:
+		*why = MIME_HELPER " failed";
+		return FOUND_TEMPFAIL;
+	}
+}
+
+/*
+ * extract - find the packet. The raw mail is searched first: that is how
+ * mixmail sends it, and how most MTAs pass it on. Only when that finds no
+ * packet is the MIME structure parsed, by mixnode-mime.
+ */
+static enum found
+extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char **why)
+{
+	if (armor_search((const char *)mail, len, pkt) == ARMOR_OK) {
+		*why = "packet found";
+		return FOUND_PACKET;
+	}
+	return mime_extract(mail, len, pkt, why);
+}
+
+/* found_drop - the counter for a mail without a usable packet */
+static enum stats_counter
+found_drop(enum found f)
+{
+	switch (f) {
+	case FOUND_NOTHING:
 		return STATS_DROP_NOPACKET;
-	case MAILPKT_ERR_ARMOR:
+	case FOUND_BAD_ARMOR:
 		return STATS_DROP_ARMOR;
-	case MAILPKT_ERR_LIMIT:
+	case FOUND_LIMIT:
 		return STATS_DROP_LIMIT;
-	case MAILPKT_ERR_PARSE:
+	case FOUND_UNPARSEABLE:
 	default:
 		return STATS_DROP_PARSE;
 	}
@@ -225,7 +390,7 @@ process(const struct node *n)
 	struct keyring *kr = NULL;
 	struct pkt_result res;
 	struct inmail m;
-	enum mailpkt_err me;
+	enum found found;
 	enum pkt_err pe;
 	enum keys_err ke;
 	uint8_t *pkt = NULL, *out = NULL;
@@ -256,11 +421,13 @@ process(const struct node *n)
 		goto done;
 	}
 	pkt = mem_alloc(PKT_SIZE);
-	mailpkt_init();
-	if ((me = mailpkt_extract(m.buf, m.len, pkt)) != MAILPKT_OK) {
-		enum stats_counter c = extract_drop(me, &why);
-
-		status = drop(n, c, why);
+	found = extract(m.buf, m.len, pkt, &why);
+	if (found == FOUND_TEMPFAIL) {
+		status = tempfail(n, why);
+		goto done;
+	}
+	if (found != FOUND_PACKET) {
+		status = drop(n, found_drop(found), why);
 		goto done;
 	}
 	out = mcrypto_secret_alloc(PKT_SIZE);

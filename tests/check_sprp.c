@@ -157,6 +157,78 @@ START_TEST(test_bad_lengths)
 }
 END_TEST
 
+/* FIPS-197 appendix C.3: AES-256 */
+START_TEST(test_aes_fips197)
+{
+	static const unsigned modes[] = { 0, MCRYPTO_NO_AESNI };
+	uint8_t key[32], pt[16], ct[16], out[16];
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < 16; i++)
+		pt[i] = (uint8_t)(i * 0x11);
+	ck_assert_int_eq(mcrypto_unhex(ct, sizeof ct, "8ea2b7ca516745bfeafc49904b496089", 32), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(mcrypto_init_flags(modes[i]), 0);
+		ck_assert_int_eq(mcrypto_aes256_block(out, pt, key, 1), 0);
+		ck_assert_mem_eq(out, ct, 16);
+		ck_assert_int_eq(mcrypto_aes256_block(out, ct, key, 0), 0);
+		ck_assert_mem_eq(out, pt, 16);
+	}
+}
+END_TEST
+
+/*
+ * The CPU's AES instructions (src/mcrypto_aesni.c) against OpenSSL, and
+ * libsodium's ChaCha20, XChaCha20 and Poly1305 against OpenSSL's, on
+ * random keys and inputs.
+ */
+START_TEST(test_implementations_agree)
+{
+	uint8_t key[32], nonce[24], in[16], a[16], b[16];
+	uint8_t *buf, *x, *y;
+	size_t i, len, split;
+
+	ck_assert_msg(strstr(mcrypto_implementation(), "aesni") != NULL ||
+	    getenv("MIX_TEST_NO_AESNI") != NULL,
+	    "this CPU has no AES-NI: set MIX_TEST_NO_AESNI=1 to accept that");
+	for (i = 0; i < 20000; i++) {
+		mcrypto_random(NULL, key, sizeof key);
+		mcrypto_random(NULL, in, sizeof in);
+		ck_assert_int_eq(mcrypto_init_flags(0), 0);
+		ck_assert_int_eq(mcrypto_aes256_block(a, in, key, (int)(i & 1)), 0);
+		ck_assert_int_eq(mcrypto_init_flags(MCRYPTO_NO_AESNI), 0);
+		ck_assert_int_eq(mcrypto_aes256_block(b, in, key, (int)(i & 1)), 0);
+		ck_assert_mem_eq(a, b, 16);
+	}
+	buf = malloc(5000);
+	x = malloc(5000);
+	y = malloc(5000);
+	ck_assert(buf != NULL && x != NULL && y != NULL);
+	for (i = 0; i < 300; i++) {
+		len = mcrypto_uniform(5000);
+		split = len == 0 ? 0 : mcrypto_uniform((uint32_t)len + 1);
+		mcrypto_random(NULL, key, sizeof key);
+		mcrypto_random(NULL, nonce, sizeof nonce);
+		mcrypto_random(NULL, buf, len);
+		ck_assert_int_eq(mcrypto_init_flags(0), 0);
+		mcrypto_chacha20_xor(x, buf, len, key);
+		mcrypto_xchacha20_xor(x + len / 2, x + len / 2, len - len / 2, nonce, key);
+		mcrypto_poly1305_hash(a, key, buf, split, buf + split, len - split);
+		ck_assert_int_eq(mcrypto_init_flags(MCRYPTO_OPENSSL_STREAM), 0);
+		mcrypto_chacha20_xor(y, buf, len, key);
+		mcrypto_xchacha20_xor(y + len / 2, y + len / 2, len - len / 2, nonce, key);
+		mcrypto_poly1305_hash(b, key, buf, split, buf + split, len - split);
+		ck_assert_mem_eq(x, y, len);
+		ck_assert_mem_eq(a, b, 16);
+	}
+	free(buf);
+	free(x);
+	free(y);
+}
+END_TEST
+
 static Suite *
 sprp_suite(void)
 {
@@ -168,6 +240,8 @@ sprp_suite(void)
 	tcase_add_test(tc, test_bit_flip_garbles_all);
 	tcase_add_test(tc, test_key_parts_matter);
 	tcase_add_test(tc, test_bad_lengths);
+	tcase_add_test(tc, test_aes_fips197);
+	tcase_add_test(tc, test_implementations_agree);
 	suite_add_tcase(s, tc);
 	return s;
 }

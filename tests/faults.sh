@@ -148,6 +148,29 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 rx_commit bad "$M/g1.eml" "everything restored, mail retried"
 
+# The MIME helper (mixnode-mime) missing or failing: a mail that needs it
+# is kept by the MTA (75); a mail whose raw text holds the packet does not
+# need it. Then a crashing helper: the same input would crash it on every
+# retry, so that mail is dropped (counted as drop_limit), not kept for ever.
+if mk m1.eml -e mime-base64 "$Dl" "$DR" && mk m2.eml "$Dl" "$DR"; then
+	# $T/bin belongs to whoever runs the tests, not to the test user
+	mv "$T/bin/mixnode-mime" "$T/bin/mixnode-mime.away"
+	snap bad
+	rx_fail bad "$M/m1.eml" "MIME helper missing, base64 mail"
+	delta bad "tempfail=1" "MIME helper missing, base64 mail"
+	rx_commit bad "$M/m2.eml" "MIME helper missing, plain mail"
+	printf '#!/bin/sh\nexit 75\n' >"$T/bin/mixnode-mime"
+	chmod 755 "$T/bin/mixnode-mime"
+	rx_fail bad "$M/m1.eml" "MIME helper exits 75"
+	printf '#!/bin/sh\nkill -SEGV $$\n' >"$T/bin/mixnode-mime"
+	snap bad
+	receive bad "$M/m1.eml"
+	expect_rc "MIME helper crashes" 0
+	delta bad "drop_limit=1" "MIME helper crashes"
+	mv -f "$T/bin/mixnode-mime.away" "$T/bin/mixnode-mime"
+	rx_commit bad "$M/m1.eml" "MIME helper restored, base64 mail retried"
+fi
+
 # The replay cache lock held by another process: 75 after lock_timeout
 NODE_LOCK_TIMEOUT=1s node_make held || finish
 Dh=$(node_desc held)

@@ -132,6 +132,12 @@ expect_eq "the entry is in corrupt/" "$(ls "$T/a/spool/corrupt" | wc -l)" 1
 expect_eq "and not in pool/" "$(ls "$T/a/spool/pool" | wc -l)" 0
 mn check >"$T/out" 2>&1
 expect_eq "check afterwards" "$?" 0
+mv "$T/bin/mixnode-mime" "$T/bin/mixnode-mime.away"
+mn check >"$T/out" 2>&1
+expect_eq "check without the MIME helper" "$?" 1
+grep -q "mixnode-mime: No such file" "$T/out" && ok "check names the MIME helper" ||
+	{ not_ok "check output"; cat "$T/out"; }
+mv "$T/bin/mixnode-mime.away" "$T/bin/mixnode-mime"
 as_user chmod 0644 "$T"/a/spool/keys/identity.key
 mn check >"$T/out" 2>&1
 expect_eq "check with a key file open to others" "$?" 1
