@@ -435,7 +435,7 @@ fill_descriptor(const struct node *n, const struct keyring *kr, struct descripto
 	(void)snprintf(d->software, sizeof d->software, "mixmail %s", PACKAGE_VERSION);
 	d->exit = conf_get_bool(&n->conf, "exit");
 	d->max_size = (uint64_t)n->max_size;
-	(void)snprintf(d->mixing, sizeof d->mixing, "mixmaster");
+	(void)snprintf(d->mixing, sizeof d->mixing, "%s", conf_get(&n->conf, "mixing"));
 	d->pkt_versions = 1u << 1;
 	(void)snprintf(d->exit_policy, sizeof d->exit_policy, "%s",
 	    d->exit ? "accept *" : "middleman: reject *");

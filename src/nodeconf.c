@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "mixing.h"
 #include "nodeconf.h"
 
 #define DAY (24LL * 3600)
@@ -32,6 +33,16 @@ const struct conf_setting nodeconf_table[] = {
 	    "replay tags each mix key's cache holds (16 bytes per 3/4 slot on disk)" },
 	{ "exit", CONF_BOOL, "no", 0, 0, NULL,
 	    "yes: deliver final-hop mail; no: middleman, never delivers" },
+	{ "mixing", CONF_ENUM, "binomial", 0, 0, mixing_strategy_choices,
+	    "which pooled packets a flush sends (doc/mixing.md)" },
+	{ "mix_threshold", CONF_INT, "50", 1, MIXING_THRESHOLD_MAX, NULL,
+	    "threshold, threshold-timed: send all once this many are pooled" },
+	{ "mix_interval", CONF_DURATION, "15m", 1, 7 * DAY, NULL,
+	    "timed, threshold-timed, mixmaster, binomial: time between rounds" },
+	{ "mix_min_pool", CONF_INT, "45", 0, MIXING_MIN_POOL_MAX, NULL,
+	    "mixmaster, binomial: packets that always stay in the pool" },
+	{ "mix_rate_permille", CONF_INT, "650", 1, 1000, NULL,
+	    "mixmaster, binomial: at most this many per mille of the pool leave a round" },
 };
 
 const size_t nodeconf_count = sizeof nodeconf_table / sizeof *nodeconf_table;

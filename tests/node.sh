@@ -58,6 +58,8 @@ grep -q "^mixmail-descriptor 1$" "$T/desc" && ok "descriptor header" || not_ok "
 expect_eq "descriptor lists one key" "$(grep -c '^mix-key ' "$T/desc")" 1
 grep -q "^capabilities middleman" "$T/desc" && ok "a node with exit = no is a middleman" ||
 	not_ok "capabilities: $(grep '^capabilities' "$T/desc")"
+grep -q "^mixing binomial$" "$T/desc" && ok "the default mixing strategy is published" ||
+	not_ok "mixing line: $(grep '^mixing' "$T/desc")"
 mn check >"$T/out" 2>&1
 expect_eq "check on a good node" "$?" 0
 grep -q "^no problems found$" "$T/out" && ok "check says so" || { not_ok "check output"; cat "$T/out"; }
