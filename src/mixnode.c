@@ -44,6 +44,8 @@ usage(FILE *fp)
 	    "              standard output\n"
 	    "  check       verify directories, modes, keys and settings\n"
 	    "  stats       print the statistics counters\n"
+	    "  nodes [list | import FILE... | forget NAME...]\n"
+	    "              the other nodes this node knows (signed descriptors)\n"
 	    "  config [-d] [-n] [NAME...]\n"
 	    "              print the effective settings (-d: the defaults,\n"
 	    "              -n: only those the file sets), like postconf\n"
@@ -175,6 +177,7 @@ static const struct command {
 	{ "publish", cmd_publish, 1 },
 	{ "check", cmd_check, 1 },
 	{ "stats", cmd_stats, 1 },
+	{ "nodes", cmd_nodes, 1 },
 };
 
 /*

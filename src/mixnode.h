@@ -53,6 +53,7 @@ int cmd_publish(const char *conf_path, int argc, char **argv);
 int cmd_check(const char *conf_path, int argc, char **argv);
 int cmd_stats(const char *conf_path, int argc, char **argv);
 int cmd_receive(const char *conf_path, int argc, char **argv);
+int cmd_nodes(const char *conf_path, int argc, char **argv);
 
 /* node_receive.c: where the receive hook finds mixnode-mime */
 void node_mime_helper(char *path, size_t size);

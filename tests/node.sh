@@ -169,4 +169,38 @@ grep -q "setting key_lifetime: too short" "$T/out" && ok "the error names key_li
 mn stats >"$T/out" 2>&1
 expect_eq "stats" "$?" 0
 expect_eq "stats prints every counter" "$(wc -l <"$T/out")" 16
+# --- nodes: the other nodes this node knows -------------------------------------
+RT=$(date +%s)	# the other nodes' keys run on the real clock
+if node_make nb && node_make nc; then
+	AT=$RT mn nodes import "$(node_desc nb)" "$(node_desc nc)" >"$T/out" 2>&1
+	expect_eq "nodes import of two descriptors" "$?" 0
+	expect_eq "both are new" "$(grep -c ': node n[bc] new$' "$T/out")" 2
+	AT=$RT mn nodes import "$(node_desc nb)" >"$T/out" 2>&1
+	expect_eq "nodes import again" "$?" 0
+	grep -q "node nb unchanged" "$T/out" && ok "the same descriptor again changes nothing" ||
+		{ not_ok "import again"; cat "$T/out"; }
+	sed 's/^name nb$/name nx/' "$(node_desc nb)" | as_user sh -c "cat > '$T/forged.desc'"
+	AT=$RT mn nodes import "$T/forged.desc" >"$T/out" 2>&1
+	expect_eq "nodes import of an altered descriptor" "$?" 1
+	AT=$RT mn nodes import /nonexistent/x.desc >"$T/out" 2>&1
+	expect_eq "nodes import of a missing file" "$?" 1
+	AT=$((RT + 400 * DAY)) mn nodes import "$(node_desc nc)" >"$T/out" 2>&1
+	expect_eq "nodes import when every key has expired" "$?" 1
+	AT=$RT mn nodes list >"$T/out" 2>&1
+	expect_eq "nodes list" "$?" 0
+	expect_eq "nodes list: two nodes" "$(head -1 "$T/out")" "2 nodes known"
+	grep -q "^nb  *$(node_addr nb) middleman binomial " "$T/out" && ok "nodes list shows nb" ||
+		{ not_ok "nodes list"; cat "$T/out"; }
+	expect_eq "the node directory's mode" "$(stat -c %a "$T/a/spool/nodes")" 700
+	AT=$RT mn nodes forget nc >"$T/out" 2>&1
+	expect_eq "nodes forget" "$?" 0
+	AT=$RT mn nodes forget nc >"$T/out" 2>&1
+	expect_eq "nodes forget of an unknown node" "$?" 1
+	AT=$RT mn nodes >"$T/out" 2>&1
+	expect_eq "nodes after forget" "$(head -1 "$T/out")" "1 node known"
+	mn nodes frob >/dev/null 2>&1
+	expect_eq "nodes with an unknown subcommand" "$?" 64
+	mn nodes import >/dev/null 2>&1
+	expect_eq "nodes import without a file" "$?" 64
+fi
 finish
