@@ -261,7 +261,7 @@ static struct bench benches[B_COUNT] = {
 		PKT_PAYLOAD_SIZE - 16, 0, 0, 0 },
 	[B_XCHACHA] = { "  HBSH part: XChaCha20 over payload", op_xchacha,
 		PKT_PAYLOAD_SIZE - 16, 0, 0, 0 },
-	[B_AES] = { "  HBSH part: AES-256 1 block, EVP+key", op_aes, 0, 0, 0, 0 },
+	[B_AES] = { "  HBSH part: AES-256 1 block + key setup", op_aes, 0, 0, 0, 0 },
 	[B_BLAKE] = { "  Lioness part: BLAKE2b over payload", op_blake2b_payload,
 		PKT_PAYLOAD_SIZE - 32, 0, 0, 0 },
 };

@@ -157,7 +157,8 @@ bench_print_machine(const char *prog)
 	printf("cpu:       %s [%s], %ld online CPUs\n", model, flags,
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("os:        %s, %s %s %s\n", os, u.sysname, u.release, u.machine);
-	printf("libraries: libsodium %s, %s\n", sodium, openssl);
+	printf("libraries: libsodium %s, %s (crypto code: %s)\n", sodium, openssl,
+	    mcrypto_implementation());
 	printf("compiler:  " COMPILER_NAME "\n");
 	printf("load avg:  %s (at start)\n", load);
 }
