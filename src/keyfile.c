@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "fdio.h"
 #include "keyfile.h"
 #include "keys.h"
 #include "mcrypto.h"
@@ -265,27 +266,6 @@ keyfile_exists(struct keyfile_dir *kd, const char *name)
 
 /* ---- whole files ------------------------------------------------------------ */
 
-/* write_all - write len bytes; -1 on error */
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* wipe_fd - overwrite the first size bytes of fd with zeros and sync */
 static int
 wipe_fd(int fd, off_t size)
@@ -362,7 +342,7 @@ keyfile_write(struct keyfile_dir *kd, const char *name, const uint8_t *buf, size
 	fd = openat(kd->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return keyfile_fail(kd, KEYS_ERR_IO, tmp, "cannot create: %s", strerror(errno));
-	if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0)
+	if (fchmod(fd, 0600) != 0 || fd_write_all(fd, buf, len) != 0 || fsync(fd) != 0)
 		e = keyfile_fail(kd, KEYS_ERR_IO, tmp, "cannot write: %s", strerror(errno));
 	else if (linkat(kd->fd, tmp, kd->fd, name, 0) != 0)
 		e = keyfile_fail(kd, KEYS_ERR_IO, name, "cannot link into place: %s",

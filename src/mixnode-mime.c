@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "mailpkt.h"
 #include "mcrypto.h"
@@ -34,23 +35,6 @@
 #include "pkt.h"
 
 #define EXIT_TEMP	75
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 int
 main(int argc, char **argv)
@@ -89,7 +73,7 @@ main(int argc, char **argv)
 	mem_free(mail);
 	switch (err) {
 	case MAILPKT_OK:
-		if (write_all(STDOUT_FILENO, pkt, sizeof pkt) != 0) {
+		if (fd_write_all(STDOUT_FILENO, pkt, sizeof pkt) != 0) {
 			msg_warn("write: %s", strerror(errno));
 			return EXIT_TEMP;
 		}

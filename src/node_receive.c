@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "armor.h"
+#include "fdio.h"
 #include "keys.h"
 #include "log.h"
 #include "mcrypto.h"
@@ -140,24 +141,6 @@ node_mime_helper(char *path, size_t size)
 		path[0] = 0;
 }
 
-/* write_all - the whole buffer to fd; -1 with errno on failure */
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * mime_extract - run mixnode-mime with the mail on its standard input and
  * read the packet it writes. The helper reads the whole mail before it
@@ -205,7 +188,7 @@ mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char 
 	close(out[1]);
 	/* The helper may exit before reading everything: no SIGPIPE for that. */
 	old_pipe = signal(SIGPIPE, SIG_IGN);
-	(void)write_all(in[1], mail, len);
+	(void)fd_write_all(in[1], mail, len);
 	close(in[1]);
 	for (;;) {
 		r = read(out[0], pkt + got, PKT_SIZE - got);

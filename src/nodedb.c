@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "descriptor.h"
+#include "fdio.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "mem.h"
@@ -370,27 +371,6 @@ read_desc(int dfd, const char *file, char *buf, size_t *len, char why[WHY_MAX])
 	return r;
 }
 
-/* write_all - len bytes to fd; -1 on error */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* write_desc - text durably under file: tmp, fsync, rename, fsync dir */
 static enum nodedb_err
 write_desc(struct db *db, const char *file, const char *text, size_t len)
@@ -406,7 +386,7 @@ write_desc(struct db *db, const char *file, const char *text, size_t len)
 	if (fd < 0)
 		return fail(db, NODEDB_ERR_IO, "%s/%s: cannot create: %s", db->dir, tmp,
 		    strerror(errno));
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || fd_write_all(fd, text, len) != 0 || fsync(fd) != 0) {
 		saved = errno;
 		(void)close(fd);
 		(void)unlinkat(db->fd, tmp, 0);

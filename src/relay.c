@@ -49,6 +49,7 @@
 
 #include <libesmtp.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "mem.h"
@@ -629,26 +630,6 @@ open_maildir(const char *path, int *dfd, int *tmpfd, int *newfd)
 	return NULL;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {
-		w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * maildir_one - m into tmp/NAME and then new/NAME; NULL, or the step that
  * failed (errno set). The tmp file is gone on every failure.
@@ -673,7 +654,7 @@ maildir_one(int tmpfd, int newfd, const struct relay_msg *m, uint8_t *buf)
 	if (fd < 0)
 		return "create in tmp/";
 	while ((k = norm_fill(m->data, m->len, &pos, buf, CHUNK, "\n", 1)) > 0)
-		if (write_all(fd, buf, k) != 0) {
+		if (fd_write_all(fd, buf, k) != 0) {
 			step = "write";
 			goto fail;
 		}
