@@ -43,6 +43,8 @@ usage(FILE *fp)
 	    "  publish     write the signed descriptor to SPOOL/descriptor and\n"
 	    "              standard output\n"
 	    "  check       verify directories, modes, keys and settings\n"
+	    "  flush       one mixing round: send what the strategy picks, with\n"
+	    "              dummies; deliver final-hop mail (run it from cron)\n"
 	    "  stats       print the statistics counters\n"
 	    "  nodes [list | import FILE... | forget NAME...]\n"
 	    "              the other nodes this node knows (signed descriptors)\n"
@@ -56,70 +58,8 @@ usage(FILE *fp)
 	    "  --version   print the version and exit\n"
 	    "  --help      print this help and exit\n"
 	    "\n"
-	    "This is release %s. The flusher (mixing and sending) is not yet\n"
-	    "implemented: packets wait in the pool; see mixnode(8).\n",
+	    "This is release %s; see mixnode(8).\n",
 	    NODECONF_DEFAULT_PATH, PACKAGE_VERSION);
-}
-
-time_t
-node_now(void)
-{
-	const char *s = getenv("MIXNODE_TEST_NOW");
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return time(NULL);
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || v > (long long)INT32_MAX * 4)
-		msg_fatal("MIXNODE_TEST_NOW is not a time in seconds");
-	return (time_t)v;
-}
-
-int
-node_is_root(void)
-{
-	return getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0;
-}
-
-int
-node_load(struct node *n, const char *path, char *err, size_t errlen)
-{
-	memset(n, 0, sizeof *n);
-	nodeconf_init(&n->conf);
-	n->conf_path = path;
-	if (conf_load(&n->conf, path, err, errlen) != 0) {
-		conf_free(&n->conf);
-		return -1;
-	}
-	n->spool = conf_get(&n->conf, "spool_dir");
-	n->now = node_now();
-	n->pol.lifetime = conf_get_num(&n->conf, "key_lifetime");
-	n->pol.publish_ahead = conf_get_num(&n->conf, "key_publish_ahead");
-	n->pol.grace = conf_get_num(&n->conf, "key_grace");
-	/*
-	 * Keys alive at once: about (publish_ahead + grace) / lifetime + 2.
-	 * The store holds KEYS_MAX_MIX; a policy needing more would fail every
-	 * rotation, so it is a configuration error, found before any key moves.
-	 */
-	if ((n->pol.publish_ahead + n->pol.grace) / n->pol.lifetime + 2 > KEYS_MAX_MIX) {
-		(void)snprintf(err, errlen, "%s: setting key_lifetime: too short for "
-		    "key_publish_ahead and key_grace (a node may hold at most %d mix keys: "
-		    "(key_publish_ahead + key_grace) / key_lifetime + 2 must not exceed it)",
-		    path, KEYS_MAX_MIX);
-		conf_free(&n->conf);
-		return -1;
-	}
-	n->lock_ms = (unsigned)conf_get_num(&n->conf, "lock_timeout") * 1000;
-	n->max_size = (size_t)conf_get_num(&n->conf, "max_message_size");
-	return 0;
-}
-
-void
-node_free(struct node *n)
-{
-	conf_free(&n->conf);
 }
 
 /* cmd_config - print settings like postconf */
@@ -178,6 +118,7 @@ static const struct command {
 	{ "check", cmd_check, 1 },
 	{ "stats", cmd_stats, 1 },
 	{ "nodes", cmd_nodes, 1 },
+	{ "flush", cmd_flush, 1 },
 };
 
 /*

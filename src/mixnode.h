@@ -1,6 +1,7 @@
 /*
  * mixnode.h - what the commands of mixnode share (src/mixnode.c,
- * src/node_admin.c, src/node_receive.c). Not part of libmix.
+ * src/node_admin.c, src/node_receive.c, src/node_nodes.c, src/node_common.c)
+ * and the libexec programs. Not part of libmix.
  */
 #ifndef MIX_MIXNODE_H
 #define MIX_MIXNODE_H
@@ -10,6 +11,7 @@
 
 #include "conf.h"
 #include "keys.h"
+#include "nodeconf.h"
 
 /* Exit statuses (sysexits.h values; doc/mixnode.8) */
 #define EX_OK_		0
@@ -46,6 +48,14 @@ int node_is_root(void);
 int node_load(struct node *n, const char *path, char *err, size_t errlen);
 void node_free(struct node *n);
 
+/*
+ * node_descriptor - the node's descriptor at n->now from its settings and
+ * the keys of kr that senders may use now or later (unsigned). 0, or -1
+ * when no such key exists.
+ */
+struct descriptor;
+int node_descriptor(const struct node *n, const struct keyring *kr, struct descriptor *d);
+
 /* The commands; argc/argv are the command's own arguments */
 int cmd_init(const char *conf_path, int argc, char **argv);
 int cmd_keys(const char *conf_path, int argc, char **argv);
@@ -54,8 +64,13 @@ int cmd_check(const char *conf_path, int argc, char **argv);
 int cmd_stats(const char *conf_path, int argc, char **argv);
 int cmd_receive(const char *conf_path, int argc, char **argv);
 int cmd_nodes(const char *conf_path, int argc, char **argv);
+int cmd_flush(const char *conf_path, int argc, char **argv);
 
-/* node_receive.c: where the receive hook finds mixnode-mime */
-void node_mime_helper(char *path, size_t size);
+/*
+ * node_libexec - the path of the libexec program prog: in
+ * $MIXNODE_LIBEXECDIR (the tests' staged copies) or the directory it was
+ * installed in; "" if too long.
+ */
+void node_libexec(char *path, size_t size, const char *prog);
 
 #endif

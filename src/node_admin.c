@@ -30,8 +30,9 @@
 #include "replay.h"
 #include "stats.h"
 
-#define SPOOL_SUBDIRS	"tmp", "pool", "out", "failed", "corrupt"
+#define SPOOL_SUBDIRS	"tmp", "pool", "out", "sending", "defer", "failed", "corrupt", "frag"
 #define DESC_FILE	"descriptor"
+#define FLUSH_HELPER	"mixnode-flush"
 
 static const char *const subdirs[] = { SPOOL_SUBDIRS };
 
@@ -421,38 +422,6 @@ cmd_keys(const char *conf_path, int argc, char **argv)
 	return status;
 }
 
-/* fill_descriptor - the node's descriptor at now from settings and keys */
-static int
-fill_descriptor(const struct node *n, const struct keyring *kr, struct descriptor *d)
-{
-	size_t i, j;
-
-	memset(d, 0, sizeof *d);
-	(void)snprintf(d->name, sizeof d->name, "%s", conf_get(&n->conf, "name"));
-	(void)snprintf(d->address, sizeof d->address, "%s", conf_get(&n->conf, "address"));
-	memcpy(d->identity, kr->id_pk, sizeof d->identity);
-	d->published = n->now;
-	(void)snprintf(d->software, sizeof d->software, "mixmail %s", PACKAGE_VERSION);
-	d->exit = conf_get_bool(&n->conf, "exit");
-	d->max_size = (uint64_t)n->max_size;
-	(void)snprintf(d->mixing, sizeof d->mixing, "%s", conf_get(&n->conf, "mixing"));
-	d->pkt_versions = 1u << 1;
-	(void)snprintf(d->exit_policy, sizeof d->exit_policy, "%s",
-	    d->exit ? "accept *" : "middleman: reject *");
-	/* Keys senders may use now or later, oldest first (keyring: newest first) */
-	for (i = kr->nmix; i-- > 0;) {
-		const struct keys_mixinfo *k = &kr->mixinfo[i];
-
-		if (k->valid_until <= n->now || d->nkeys == DESC_MAX_KEYS)
-			continue;
-		j = d->nkeys++;
-		memcpy(d->keys[j].pk, k->pk, sizeof d->keys[j].pk);
-		d->keys[j].valid_from = k->valid_from;
-		d->keys[j].valid_until = k->valid_until;
-	}
-	return d->nkeys > 0 ? 0 : -1;
-}
-
 /* cmd_publish - mixnode publish: rotate, sign, write SPOOL/descriptor */
 int
 cmd_publish(const char *conf_path, int argc, char **argv)
@@ -472,7 +441,7 @@ cmd_publish(const char *conf_path, int argc, char **argv)
 		return status;
 	if ((status = open_keys(&n, &kr)) == EX_OK_)
 		status = rotate(&n, kr, &rep);
-	if (status == EX_OK_ && fill_descriptor(&n, kr, &d) != 0) {
+	if (status == EX_OK_ && node_descriptor(&n, kr, &d) != 0) {
 		fprintf(stderr, "mixnode: publish: no mix key valid now or later\n");
 		status = EX_TEMPFAIL_;
 	}
@@ -686,14 +655,19 @@ cmd_check(const char *conf_path, int argc, char **argv)
 	check_dir(&ck, sub);
 	mem_free(sub);
 	{
+		static const char *const helpers[][2] = {
+			{ "mixnode-mime", "mixnode receive runs it for MIME-encoded mail" },
+			{ FLUSH_HELPER, "mixnode flush runs it" },
+		};
 		char helper[4096];
 
-		node_mime_helper(helper, sizeof helper);
-		if (access(helper, X_OK) != 0)
-			problem(&ck, "%s: %s (mixnode receive runs it for MIME-encoded mail)",
-			    helper, strerror(errno));
-		else
-			printf("ok: %s\n", helper);
+		for (i = 0; i < sizeof helpers / sizeof *helpers; i++) {
+			node_libexec(helper, sizeof helper, helpers[i][0]);
+			if (access(helper, X_OK) != 0)
+				problem(&ck, "%s: %s (%s)", helper, strerror(errno), helpers[i][1]);
+			else
+				printf("ok: %s\n", helper);
+		}
 	}
 	if (open_keys(&n, &kr) != EX_OK_)
 		problem(&ck, "the keys cannot be loaded");
@@ -711,4 +685,45 @@ cmd_check(const char *conf_path, int argc, char **argv)
 	}
 	printf("no problems found\n");
 	return EX_OK_;
+}
+
+/*
+ * cmd_flush - mixnode flush: rotate the keys (the periodic commands keep
+ * them current, with their replay caches), then execute mixnode-flush,
+ * which links the mail libraries mixnode does without.
+ */
+int
+cmd_flush(const char *conf_path, int argc, char **argv)
+{
+	struct keys_report rep;
+	struct keyring *kr = NULL;
+	struct node n;
+	char path[4096];
+	int status;
+
+	if (no_args("flush", argc, argv) != 0)
+		return EX_USAGE_;
+	if ((status = load(&n, conf_path)) != EX_OK_)
+		return status;
+	if ((status = open_keys(&n, &kr)) == EX_OK_) {
+		status = rotate(&n, kr, &rep);
+		if (status == EX_OK_ && (rep.created_mix > 0 || rep.retired_mix > 0))
+			report(&rep);
+	}
+	keys_close(kr);
+	node_free(&n);
+	if (status != EX_OK_)
+		return status;
+	node_libexec(path, sizeof path, FLUSH_HELPER);
+	if (path[0] == 0) {
+		fprintf(stderr, "mixnode: the path of %s is too long\n", FLUSH_HELPER);
+		return EX_TEMPFAIL_;
+	}
+	(void)fflush(stdout);
+	if (conf_path != NULL)
+		(void)execl(path, FLUSH_HELPER, "-c", conf_path, (char *)NULL);
+	else
+		(void)execl(path, FLUSH_HELPER, (char *)NULL);
+	fprintf(stderr, "mixnode: cannot run %s: %s\n", path, strerror(errno));
+	return EX_TEMPFAIL_;
 }

@@ -127,21 +127,6 @@ tempfail(const struct node *n, const char *what)
 }
 
 /*
- * node_mime_helper - the path of mixnode-mime: $MIXNODE_LIBEXECDIR (the
- * tests' staged copy) or the directory it was installed in; "" if too long.
- */
-void
-node_mime_helper(char *path, size_t size)
-{
-	const char *dir = getenv("MIXNODE_LIBEXECDIR");
-
-	if (dir == NULL || *dir == 0)
-		dir = MIXNODE_LIBEXECDIR;
-	if ((size_t)snprintf(path, size, "%s/%s", dir, MIME_HELPER) >= size)
-		path[0] = 0;
-}
-
-/*
  * mime_extract - run mixnode-mime with the mail on its standard input and
  * read the packet it writes. The helper reads the whole mail before it
  * writes, so writing everything first and then reading cannot deadlock.
@@ -160,7 +145,7 @@ mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char 
 	ssize_t r;
 	void (*old_pipe)(int);
 
-	node_mime_helper(path, sizeof path);
+	node_libexec(path, sizeof path, MIME_HELPER);
 	if (path[0] == 0) {
 		*why = "MIME helper path too long";
 		return FOUND_TEMPFAIL;

@@ -28,7 +28,7 @@
  *
  * Functions: pool_entry_encode(), pool_entry_decode(), pool_open(),
  * pool_close(), pool_name(), pool_commit(), pool_list(), pool_list_free(),
- * pool_read(), pool_quarantine(), pool_strerror().
+ * pool_read(), pool_quarantine(), pool_name_valid(), pool_strerror().
  *
  * Diagnostics: none; every failure is a result (errno kept for
  * POOL_ERR_IO). Nothing here logs a name, a tag or an address.
@@ -192,8 +192,8 @@ pool_entry_decode(const uint8_t *buf, size_t len, struct pool_entry *e)
 /* ---- small helpers --------------------------------------------------------- */
 
 /* name_valid - exactly POOL_NAME_LEN lower-case hex digits */
-static int
-name_valid(const char *s)
+int
+pool_name_valid(const char *s)
 {
 	size_t i;
 
@@ -449,7 +449,7 @@ pool_list(struct pool *p, char ***names, size_t *n)
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
 			break;
-		if (!name_valid(de->d_name))
+		if (!pool_name_valid(de->d_name))
 			continue;
 		if (k == cap) {
 			cap *= 2;
@@ -486,7 +486,7 @@ pool_read(struct pool *p, const char *name, uint8_t *buf, size_t *len,
 	int fd, saved;
 
 	*len = 0;
-	if (!name_valid(name)) {
+	if (!pool_name_valid(name)) {
 		errno = EINVAL;
 		return POOL_ERR_ARG;
 	}
@@ -554,7 +554,7 @@ pool_quarantine(struct pool *p, const char *name)
 	const char *dst = name;
 	int tries = 0;
 
-	if (!name_valid(name)) {
+	if (!pool_name_valid(name)) {
 		errno = EINVAL;
 		return POOL_ERR_ARG;
 	}

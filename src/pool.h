@@ -11,7 +11,7 @@
  *
  * Functions: pool_entry_encode(), pool_entry_decode(), pool_open(),
  * pool_close(), pool_name(), pool_commit(), pool_list(), pool_read(),
- * pool_quarantine(), pool_strerror().
+ * pool_quarantine(), pool_name_valid(), pool_strerror().
  */
 #ifndef MIX_POOL_H
 #define MIX_POOL_H
@@ -111,6 +111,9 @@ enum pool_err pool_read(struct pool *p, const char *name, uint8_t *buf, size_t *
 
 /* pool_quarantine - rename pool/<name> to corrupt/<name>, sync both */
 enum pool_err pool_quarantine(struct pool *p, const char *name) MIX_WUR;
+
+/* pool_name_valid - 1 if s is an entry name: exactly 32 lower-case hex digits */
+int pool_name_valid(const char *s);
 
 const char *pool_strerror(enum pool_err e);
 

@@ -91,6 +91,21 @@ static const char *const names[STATS_NCOUNTERS] = {
 	[STATS_DROP_BODY] = "drop_body",
 	[STATS_DROP_REPLAY] = "drop_replay",
 	[STATS_TEMPFAIL] = "tempfail",
+	[STATS_OUT_FORWARD] = "out_forward",
+	[STATS_OUT_DELIVER] = "out_deliver",
+	[STATS_OUT_DUMMY] = "out_dummy",
+	[STATS_OUT_TEMP] = "out_temp",
+	[STATS_OUT_FAILED] = "out_failed",
+	[STATS_OUT_UNCERTAIN] = "out_uncertain",
+	[STATS_REFUSE_SIZE] = "refuse_size",
+	[STATS_REFUSE_RCPTS] = "refuse_rcpts",
+	[STATS_REFUSE_BLOCKED] = "refuse_blocked",
+	[STATS_REFUSE_HEADER] = "refuse_header",
+	[STATS_FRAG_STORED] = "frag_stored",
+	[STATS_FRAG_EXPIRED] = "frag_expired",
+	[STATS_CORRUPT] = "corrupt",
+	[STATS_ROUNDS] = "rounds",
+	[STATS_POOL_SIZE] = "pool_size",
 };
 
 /* ---- records ------------------------------------------------------------------ */

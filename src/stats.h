@@ -42,6 +42,22 @@ enum stats_counter {
 	STATS_DROP_BODY,	/* exit: body malformed */
 	STATS_DROP_REPLAY,	/* replay tag already recorded */
 	STATS_TEMPFAIL,		/* exit 75 given to the MTA */
+	/* the flusher (mixnode flush) */
+	STATS_OUT_FORWARD,	/* handed to the relay: a packet for the next hop */
+	STATS_OUT_DELIVER,	/* handed to the relay: a final-hop mail */
+	STATS_OUT_DUMMY,	/* handed to the relay: a dummy made here */
+	STATS_OUT_TEMP,		/* refused for now (4xx, no answer): kept, retried later */
+	STATS_OUT_FAILED,	/* refused for good (5xx) or waited too long: moved to failed/ */
+	STATS_OUT_UNCERTAIN,	/* a crash during a final-hop hand-off: moved to failed/ */
+	STATS_REFUSE_SIZE,	/* exit policy: message too large */
+	STATS_REFUSE_RCPTS,	/* exit policy: too many recipients */
+	STATS_REFUSE_BLOCKED,	/* exit policy: a destination is blocked */
+	STATS_REFUSE_HEADER,	/* exit policy: a header matched the filter */
+	STATS_FRAG_STORED,	/* exit: a fragment stored for reassembly */
+	STATS_FRAG_EXPIRED,	/* exit: an incomplete message expired */
+	STATS_CORRUPT,		/* a damaged entry moved to corrupt/ */
+	STATS_ROUNDS,		/* mixing rounds */
+	STATS_POOL_SIZE,	/* the pool's size at each round, summed (divide by rounds) */
 	STATS_NCOUNTERS
 };
 

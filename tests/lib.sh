@@ -112,6 +112,7 @@ ensure_user() {
 umask 022
 [ -x "$B/src/mixnode" ] || hard "$B/src/mixnode is not built"
 [ -x "$B/src/mixnode-mime" ] || hard "$B/src/mixnode-mime is not built"
+[ -x "$B/src/mixnode-flush" ] || hard "$B/src/mixnode-flush is not built"
 [ -x "$B/tests/mkpacket" ] || hard "$B/tests/mkpacket is not built (make check builds it)"
 
 T=$(mktemp -d /tmp/mixtest-$TESTNAME.XXXXXX) ||
@@ -124,10 +125,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	chown mixtest:mixtest "$T" || hard "chown $T"
 	"${AS[@]}" true || skip "setpriv cannot switch to the user mixtest here"
 fi
-mkdir "$T/bin" && cp "$B/src/mixnode" "$B/src/mixnode-mime" "$B/tests/mkpacket" "$T/bin/" &&
-	chmod 0755 "$T/bin" "$T/bin/mixnode" "$T/bin/mixnode-mime" "$T/bin/mkpacket" ||
+mkdir "$T/bin" && cp "$B/src/mixnode" "$B/src/mixnode-mime" "$B/src/mixnode-flush" \
+	"$B/tests/mkpacket" "$T/bin/" &&
+	chmod 0755 "$T/bin" "$T/bin/mixnode" "$T/bin/mixnode-mime" "$T/bin/mixnode-flush" \
+	"$T/bin/mkpacket" ||
 	hard "cannot stage the programs in $T/bin"
-# mixnode receive runs its MIME helper from here, not from the install path
+# mixnode receive and flush run their helpers from here, not from the install path
 MIXNODE_LIBEXECDIR=$T/bin
 export MIXNODE_LIBEXECDIR
 # The user's own files (nodes, mails) are made by the user, so that they

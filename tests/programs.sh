@@ -25,7 +25,6 @@ for p in mixmail mixnode; do
 	grep -q "^$p 0\." out.$$ || { echo "FAIL: $p --version output"; fail=1; }
 	check "$p --help" 0 "$b/src/$p" --help
 	grep -q "^usage: $p" out.$$ || { echo "FAIL: $p --help output"; fail=1; }
-	grep -q "not yet" out.$$ || { echo "FAIL: $p --help hides that commands are missing"; fail=1; }
 	check "$p with an unknown argument" 64 "$b/src/$p" --bogus
 	check "$p with no arguments" 64 "$b/src/$p"
 done
