@@ -244,6 +244,51 @@ load_nodes(struct flusher *f)
 	return 0;
 }
 
+/* from_valid - exit_from names exactly one address, as a To: field would */
+static int
+from_valid(const char *from)
+{
+	char *text, **rcpt = NULL, err[MESSAGE_ERR_MAX];
+	size_t n = 0, len;
+	int ok;
+
+	len = strlen(from) + 16;
+	text = mem_alloc(len);
+	(void)snprintf(text, len, "To: %s\n\nx\n", from);
+	ok = message_recipients((const uint8_t *)text, strlen(text), &rcpt, &n, err,
+	    sizeof err) == MSG_OK && n == 1;
+	message_recipients_free(rcpt, n);
+	mem_free(text);
+	return ok;
+}
+
+/*
+ * probe_policy - the exit's own settings (exit_from, abuse_contact, the
+ * address's domain) must make a valid mail: otherwise every message would
+ * be refused as bad, counted but never delivered. Tried on a tiny message
+ * before anything leaves the pool.
+ */
+static int
+probe_policy(struct flusher *f)
+{
+	static const char probe[] = "To: probe@example.org\nSubject: probe\n\nprobe\n";
+	struct exit_policy pol = f->pol;
+	struct exit_mail xm;
+	enum exit_verdict v;
+
+	pol.nblock = pol.nheader_block = 0;
+	pol.max_size = sizeof probe;
+	pol.max_rcpt = 1;
+	memset(&xm, 0, sizeof xm);
+	v = message_exit_build((const uint8_t *)probe, sizeof probe - 1, &pol, &xm);
+	exit_mail_free(&xm);
+	if (v == EXIT_OK && from_valid(f->pol.from))
+		return 0;
+	msg_warn("%s: settings exit_from, abuse_contact or address do not make a valid "
+	    "mail header (%s)", f->n->conf_path, exit_verdict_name(v));
+	return -1;
+}
+
 int
 fl_setup(struct flusher *f)
 {
@@ -284,6 +329,8 @@ fl_setup(struct flusher *f)
 		f->pol.max_size = (size_t)conf_get_num(c, "exit_max_size");
 		f->pol.max_rcpt = (unsigned)conf_get_num(c, "exit_max_recipients");
 		f->pol.now = f->n->now;
+		if (probe_policy(f) != 0)
+			return 78;
 	}
 	if (keys_open(&f->kr, f->n->spool, kerr, sizeof kerr) != KEYS_OK) {
 		msg_warn("%s", kerr);

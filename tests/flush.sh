@@ -174,6 +174,16 @@ delta n3 "in_deliver=6 refuse_blocked=2 refuse_header=1 refuse_rcpts=1 drop_body
 expect_eq "policy: pool empty" "$(pool_count n3)" 0
 expect_eq "policy: failed/ empty" "$(spool_count n3 failed)" 0
 
+# an exit whose own From would make every mail invalid refuses to run
+node_make e9 "$COMMON" "exit = yes" "exit_from = Nobody at all" "relay = maildir:$(md e9)" || finish
+pkt "$M/pe9" "$M/b1" "$(node_desc e9)"
+receive e9 "$M/pe9"
+flush e9 >/dev/null
+expect_eq "bad exit_from: flush exits 78" "$RC" 78
+grep -q 'exit_from' "$T/e9/flush.out" && ok "bad exit_from: the message names the setting" ||
+	not_ok "bad exit_from: no message naming the setting"
+expect_eq "bad exit_from: the entry stays in the pool" "$(pool_count e9)" 1
+
 # --- 4. a middleman re-wraps a final-hop packet ----------------------------------------
 mixnode -c "$(node_conf n1)" nodes import "$D3" >/dev/null 2>&1 || not_ok "n1: import n3"
 msg "$M/bm" "dave@sink.test" "Rewrapped 51c"
