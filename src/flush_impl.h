@@ -21,7 +21,7 @@
 #include "replay.h"
 #include "stats.h"
 
-#define FLUSH_BATCH	200	/* entries per relay session (about 4 MB in memory) */
+#define FLUSH_BATCH	400	/* entries per batch (about 20 MB in memory) */
 
 /* What happens to a batch item */
 enum action {

@@ -2,8 +2,10 @@
  * relay.c - the node's outbound hand-off (relay.h): a batch of mails to
  * the local MTA through libESMTP, or into a Maildir.
  *
- * SMTP: every message of the batch is added to one libESMTP session, so
- * the whole batch travels over one connection. libESMTP reads each
+ * SMTP: the messages of a batch are added to libESMTP sessions, one for a
+ * small batch and up to RELAY_SESSIONS_MAX run in parallel threads for a
+ * large one (smtp_batch); libESMTP keeps its error state per thread and a
+ * session belongs to one thread. libESMTP reads each
  * message through msg_read(), which hands out the message in chunks of
  * CHUNK bytes with every line end made CR LF (libESMTP splits lines only
  * at CR LF; a bare LF would silently merge the whole message into one
@@ -41,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +59,8 @@
 #include "relay.h"
 
 #define CHUNK		65536	/* bytes per callback read (and BDAT chunk) */
+#define RELAY_SESSIONS_MAX	6	/* SMTP sessions at once for one batch */
+#define RELAY_SESSION_MIN	64	/* fewest messages that get a session of their own */
 #define NAME_RANDOM	(RELAY_NAME_LEN / 2)	/* random bytes in a name */
 #define NAME_TRIES	4	/* tmp/NAME exists (never, in practice) */
 #define LABEL_MAX	63
@@ -340,7 +345,7 @@ norm_fill(const uint8_t *in, size_t len, size_t *pos, uint8_t *out, size_t size,
 struct job {
 	struct relay_msg *m;
 	size_t pos;			/* norm_fill state */
-	uint8_t *buf;			/* CHUNK bytes, shared by all jobs */
+	uint8_t *buf;			/* CHUNK bytes, shared by the jobs of a session */
 	smtp_message_t msg;		/* NULL: not in the session */
 	smtp_recipient_t *rcpt;		/* m->nrcpt handles */
 };
@@ -477,39 +482,43 @@ set_timeouts(smtp_session_t s, unsigned timeout)
 	return 0;
 }
 
-static const char *
-esmtp_reason(void)
+/* esmtp_reason - libESMTP's reason for the calling thread's last failure */
+static void
+esmtp_reason(char *buf, size_t size)
 {
-	static char buf[128];
 	int e = smtp_errno();
 
 	if (e == 0)
-		return "no reason given";
-	if (smtp_strerror(e, buf, sizeof buf) == NULL)
-		snprintf(buf, sizeof buf, "libESMTP error %d", e);
-	return buf;
+		snprintf(buf, size, "no reason given");
+	else if (smtp_strerror(e, buf, size) == NULL)
+		snprintf(buf, size, "libESMTP error %d", e);
 }
 
-static void
-smtp_batch(const struct relay *r, struct job *jobs, size_t n, const char *name,
-    char *err, size_t errlen)
-{
-	struct sigaction ign, old;
-	smtp_session_t s;
-	char server[RELAY_HOST_MAX + 8];
-	uint8_t *buf;
-	size_t i, added = 0, t4 = 0, t0 = 0, p5 = 0, sent = 0;
-	int ok = 0;
+/* One SMTP session over a slice of the batch (one thread each) */
+struct slice {
+	const struct relay *r;
+	struct job *jobs;
+	size_t n;
+	size_t added, sent, t4, t0, p5;
+	int ok;			/* smtp_start_session said yes */
+	int setup;		/* 0, or the session could not be made or set up */
+	char reason[128];
+};
 
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	if (sigaction(SIGPIPE, &ign, &old) != 0)
-		msg_panic("relay: sigaction: %s", strerror(errno));
-	buf = mem_alloc(CHUNK);
+static void *
+session_run(void *arg)
+{
+	struct slice *sl = arg;
+	const struct relay *r = sl->r;
+	char server[RELAY_HOST_MAX + 8];
+	smtp_session_t s;
+	uint8_t *buf = mem_alloc(CHUNK);
+	size_t i;
+
 	snprintf(server, sizeof server, "%s:%u", r->host, r->port);
 	if ((s = smtp_create_session()) == NULL) {
-		snprintf(err, errlen, "%s: cannot make an SMTP session: %s", name, esmtp_reason());
+		sl->setup = 1;
+		esmtp_reason(sl->reason, sizeof sl->reason);
 		goto done;
 	}
 	if (!smtp_set_server(s, server) || !smtp_set_hostname(s, r->helo) ||
@@ -517,56 +526,129 @@ smtp_batch(const struct relay *r, struct job *jobs, size_t n, const char *name,
 		goto setup_failed;
 	/* The default; says so. Fails only in a libESMTP without TLS. */
 	(void)smtp_starttls_enable(s, Starttls_DISABLED);
-	for (i = 0; i < n; i++) {
-		if (jobs[i].m->result != RELAY_TEMP)
+	for (i = 0; i < sl->n; i++) {
+		if (sl->jobs[i].m->result != RELAY_TEMP)
 			continue;	/* invalid, not sent */
-		jobs[i].buf = buf;
-		if (session_add(s, &jobs[i], r->helo) != 0)
+		sl->jobs[i].buf = buf;
+		if (session_add(s, &sl->jobs[i], r->helo) != 0)
 			goto setup_failed;
-		added++;
+		sl->added++;
 	}
-	if (added == 0)
+	if (sl->added == 0)
 		goto done;
-	ok = smtp_start_session(s);
-	for (i = 0; i < n; i++) {
-		if (jobs[i].msg == NULL)
+	sl->ok = smtp_start_session(s);
+	if (!sl->ok)
+		esmtp_reason(sl->reason, sizeof sl->reason);
+	for (i = 0; i < sl->n; i++) {
+		if (sl->jobs[i].msg == NULL)
 			continue;
-		verdict(&jobs[i]);
-		switch (jobs[i].m->result) {
+		verdict(&sl->jobs[i]);
+		switch (sl->jobs[i].m->result) {
 		case RELAY_SENT:
-			sent++;
+			sl->sent++;
 			break;
 		case RELAY_TEMP:
-			if (code_class(jobs[i].m->code) == 4)
-				t4++;
+			if (code_class(sl->jobs[i].m->code) == 4)
+				sl->t4++;
 			else
-				t0++;
+				sl->t0++;
 			break;
 		case RELAY_PERM:
-			p5++;
+			sl->p5++;
 			break;
 		}
 	}
-	if (sent < added) {
-		if (!ok)
-			snprintf(err, errlen, "%s: no session: %s", name, esmtp_reason());
-		else if (t0 > 0)
-			snprintf(err, errlen, "%s: %zu sent, %zu refused (5xx), "
-			    "%zu deferred (4xx), %zu unanswered: %s", name, sent, p5, t4, t0,
-			    esmtp_reason());
-		else
-			snprintf(err, errlen, "%s: %zu sent, %zu refused (5xx), %zu deferred (4xx)",
-			    name, sent, p5, t4);
-	}
+	if (sl->ok && sl->t0 > 0)
+		esmtp_reason(sl->reason, sizeof sl->reason);
 	goto done;
 
 setup_failed:
 	/* Nothing is sent (no session was started); every result stays TEMP */
-	snprintf(err, errlen, "%s: cannot set up the SMTP session: %s", name, esmtp_reason());
+	sl->setup = 1;
+	esmtp_reason(sl->reason, sizeof sl->reason);
+	for (i = 0; i < sl->n; i++)
+		sl->jobs[i].msg = NULL;
 done:
 	if (s != NULL)
 		smtp_destroy_session(s);
 	mem_free(buf);
+	return NULL;
+}
+
+/*
+ * smtp_batch - the batch in RELAY_SESSIONS_MAX sessions at most, run at
+ * once (one thread each, the first in the caller's), each with at least
+ * RELAY_SESSION_MIN messages: a session waits for the server's reply to
+ * every message before it sends the next, so parallel sessions keep the
+ * MTA's processes busy. SIGPIPE is ignored for the whole batch (it is a
+ * process-wide setting) and restored after every thread is done.
+ */
+static void
+smtp_batch(const struct relay *r, struct job *jobs, size_t n, const char *name,
+    char *err, size_t errlen)
+{
+	struct slice sl[RELAY_SESSIONS_MAX];
+	pthread_t tid[RELAY_SESSIONS_MAX];
+	int started[RELAY_SESSIONS_MAX];
+	struct sigaction ign, old;
+	size_t valid = 0, nsess, i, k, at, take, seen;
+	size_t added = 0, sent = 0, t4 = 0, t0 = 0, p5 = 0;
+	const struct slice *why = NULL;
+
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, &old) != 0)
+		msg_panic("relay: sigaction: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		valid += jobs[i].m->result == RELAY_TEMP;
+	nsess = valid / RELAY_SESSION_MIN;
+	if (nsess < 1)
+		nsess = 1;
+	if (nsess > RELAY_SESSIONS_MAX)
+		nsess = RELAY_SESSIONS_MAX;
+	/* consecutive slices with (nearly) equal numbers of valid messages */
+	memset(sl, 0, sizeof sl);
+	for (k = 0, at = 0; k < nsess; k++) {
+		take = valid / nsess + (k < valid % nsess);
+		sl[k].r = r;
+		sl[k].jobs = jobs + at;
+		for (seen = 0; at < n && (seen < take || k == nsess - 1); at++)
+			seen += jobs[at].m->result == RELAY_TEMP;
+		sl[k].n = (size_t)(jobs + at - sl[k].jobs);
+	}
+	for (k = 1; k < nsess; k++)
+		started[k] = pthread_create(&tid[k], NULL, session_run, &sl[k]) == 0;
+	(void)session_run(&sl[0]);
+	for (k = 1; k < nsess; k++) {
+		if (started[k])
+			(void)pthread_join(tid[k], NULL);
+		else
+			(void)session_run(&sl[k]);	/* no thread: in turn */
+	}
+	for (k = 0; k < nsess; k++) {
+		added += sl[k].added;
+		sent += sl[k].sent;
+		t4 += sl[k].t4;
+		t0 += sl[k].t0;
+		p5 += sl[k].p5;
+		if (why == NULL && (sl[k].setup || !sl[k].ok || sl[k].t0 > 0) &&
+		    sl[k].reason[0] != '\0')
+			why = &sl[k];
+	}
+	if (why != NULL && why->setup && sent == 0)
+		snprintf(err, errlen, "%s: cannot set up the SMTP session: %s", name, why->reason);
+	else if (sent < added || (why != NULL && why->setup)) {
+		if (sent == 0 && why != NULL && !why->ok)
+			snprintf(err, errlen, "%s: no session: %s", name, why->reason);
+		else if (t0 > 0 || why != NULL)
+			snprintf(err, errlen, "%s: %zu sent, %zu refused (5xx), "
+			    "%zu deferred (4xx), %zu unanswered: %s", name, sent, p5, t4, t0,
+			    why != NULL ? why->reason : "no reason given");
+		else
+			snprintf(err, errlen, "%s: %zu sent, %zu refused (5xx), %zu deferred (4xx)",
+			    name, sent, p5, t4);
+	}
 	if (sigaction(SIGPIPE, &old, NULL) != 0)
 		msg_panic("relay: sigaction: %s", strerror(errno));
 }

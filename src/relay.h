@@ -18,8 +18,12 @@
  * for a later round (RELAY_TEMP) or move it to failed/ (RELAY_PERM):
  * doc/INTERNALS.md, states F4, F6 and F7.
  *
- * SMTP: one connection for the whole batch; each message is one MAIL
- * transaction. The verdict of a message, in this order:
+ * SMTP: one connection for a batch of fewer than 128 messages; a larger
+ * batch is cut into up to 6 consecutive slices of at least 64 messages,
+ * each sent over a connection of its own, all at once (one thread each):
+ * a session waits for the reply to each message before the next, so
+ * parallel sessions keep the MTA busy (doc/PERFORMANCE.md section 6).
+ * Each message is one MAIL transaction. The verdict of a message, in this order:
  *   - MAIL FROM not answered (no connection, a drop, a timeout, libESMTP
  *     status 0) or answered 4xx: TEMP; answered 5xx: PERM;
  *   - any recipient not answered or answered 4xx: TEMP (the whole message

@@ -7,6 +7,8 @@
 #      every message delivered exactly once, byte for byte (line ends
 #      normalized to LF, Postfix's Return-Path: and Received: removed),
 #      with our EHLO name;
+#   1b. 150 messages in one batch: two SMTP sessions at once, each
+#      message delivered exactly once;
 #   2. a batch mixing recipients the server defers (450) and refuses (550)
 #      with good ones: TEMP, PERM and SENT per relay.h, the good ones
 #      delivered, and no address or server text in the error line;
@@ -152,6 +154,31 @@ for i in $(seq 1 $N); do
 	}
 done
 [ "$bad" -eq 0 ] && ok "batch of $N: each delivered exactly once, byte for byte, EHLO $HELO"
+
+# --- 1b. a large batch: parallel sessions ------------------------------------------
+# 150 messages: relay.h cuts them into 2 slices of 75, sent over 2
+# connections at once; each message still arrives exactly once.
+NP=150
+: >"$M/listp"
+for i in $(seq 1 $NP); do
+	printf 'From: <%s>\nTo: p%s@sink.test\nSubject: parallel %s\n\nbody %s\n' \
+	    "$SENDER" "$i" "$i" "$i" >"$M/p$i"
+	chmod 0644 "$M/p$i"
+	echo "$M/p$i p$i@sink.test" >>"$M/listp"
+done
+before=$(mta_sink_count "$MTA_DIR")
+conns=$(mta_connections "$MTA_DIR")
+relay_send "$T/bp" "$SMTP" <"$M/listp"
+expect_eq "batch of $NP: driver exit status" "$RC" 0
+expect_eq "batch of $NP: all SENT" "$(awk '$2 == "SENT"' "$T/bp.out" | wc -l)" $NP
+expect_eq "batch of $NP: two SMTP connections" "$(mta_connections "$MTA_DIR")" $((conns + 2))
+mta_sink_wait "$MTA_DIR" $((before + NP)) 60 || not_ok "batch of $NP: not all delivered"
+mta_wait_queue_empty "$MTA_DIR" 60 || not_ok "batch of $NP: queue not empty"
+bad=0
+for i in $(seq 1 $NP); do
+	[ "$(sink_file "p$i@sink.test" | grep -c .)" -eq 1 ] || bad=$((bad + 1))
+done
+expect_eq "batch of $NP: each delivered exactly once" "$bad" 0
 
 # --- 2. 450 and 550 in the same batch ------------------------------------------
 for i in 1 2 3 4 5 6 7; do write_msg "x$i" "$M/x$i"; done
