@@ -28,11 +28,13 @@
  *
  * Functions: pool_entry_encode(), pool_entry_decode(), pool_open(),
  * pool_close(), pool_name(), pool_commit(), pool_list(), pool_list_free(),
- * pool_read(), pool_quarantine(), pool_name_valid(), pool_strerror().
+ * pool_read(), pool_quarantine(), pool_list_at(), pool_read_at(),
+ * pool_keep_at(), pool_name_valid(), pool_strerror().
  *
  * Diagnostics: none; every failure is a result (errno kept for
  * POOL_ERR_IO). Nothing here logs a name, a tag or an address.
  */
+#define _GNU_SOURCE		/* O_NOATIME */
 #include <config.h>
 
 #include <dirent.h>
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "fdio.h"
 #include "mcrypto.h"
 #include "mem.h"
 #include "pkt.h"
@@ -71,7 +74,8 @@ _Static_assert(PKT_BODY_MAX < PKT_SIZE, "a deliver entry is never larger than a 
 #define NAMES_KEY_SIZE	32
 #define TMP_PREFIX	"t."
 #define TMP_RANDOM	16	/* bytes of randomness in a tmp name */
-#define TMP_NAME_SIZE	(sizeof TMP_PREFIX - 1 + 2 * TMP_RANDOM + 1)
+#define TMP_NAME_SIZE	POOL_TMP_NAME_SIZE
+_Static_assert(sizeof TMP_PREFIX - 1 + 2 * TMP_RANDOM + 1 == POOL_TMP_NAME_SIZE, "tmp names");
 #define ALT_RANDOM	4	/* quarantine: suffix when corrupt/<name> exists */
 #define ALT_TRIES	8
 
@@ -203,36 +207,6 @@ pool_name_valid(const char *s)
 	return s[POOL_NAME_LEN] == '\0';
 }
 
-static int
-write_full(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-fsync_fd(int fd)
-{
-	while (fsync(fd) != 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
-
 static enum pool_err
 replay_to_pool(enum replay_status st)
 {
@@ -309,36 +283,44 @@ pool_name(const struct pool *p, const uint8_t tag[PKT_REPLAY_TAG_SIZE],
 
 /* ---- commit -------------------------------------------------------------------- */
 
-/*
- * write_tmp - step 4: tmp/t.<random> with the entry's bytes, times 0,
- * synced and closed. On failure nothing is left in tmp/.
- */
+/* write_tmp - step 4: tmp/t.<random> (pool_tmp_at) */
 static enum pool_err
 write_tmp(struct pool *p, const uint8_t *buf, size_t len, char name[TMP_NAME_SIZE])
+{
+	return pool_tmp_at(p->tmp_fd, TMP_PREFIX, buf, len, name);
+}
+
+enum pool_err
+pool_tmp_at(int tmp_fd, const char *prefix, const uint8_t *buf, size_t len,
+    char name[POOL_TMP_NAME_SIZE])
 {
 	static const struct timespec epoch[2] = { { 0, 0 }, { 0, 0 } };
 	uint8_t rnd[TMP_RANDOM];
 	int fd, ok, saved;
 
+	if (strlen(prefix) != 2) {
+		errno = EINVAL;
+		return POOL_ERR_ARG;
+	}
 	mcrypto_random(NULL, rnd, sizeof rnd);
-	memcpy(name, TMP_PREFIX, sizeof TMP_PREFIX - 1);
-	mcrypto_hex(name + sizeof TMP_PREFIX - 1, rnd, sizeof rnd);
-	fd = openat(p->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	memcpy(name, prefix, 2);
+	mcrypto_hex(name + 2, rnd, sizeof rnd);
+	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return POOL_ERR_IO;
 	/* fchmod: 0600 whatever the umask */
-	ok = fchmod(fd, 0600) == 0 && write_full(fd, buf, len) == 0;
+	ok = fchmod(fd, 0600) == 0 && fd_write_all(fd, buf, len) == 0;
 	/* times 0 (section 1.1); a failure here costs privacy, not the packet */
 	if (ok)
 		(void)futimens(fd, epoch);
-	ok = ok && fsync_fd(fd) == 0;
+	ok = ok && fd_fsync(fd) == 0;
 	saved = errno;
 	if (close(fd) != 0 && ok) {
 		ok = 0;
 		saved = errno;
 	}
 	if (!ok) {
-		(void)unlinkat(p->tmp_fd, name, 0);
+		(void)unlinkat(tmp_fd, name, 0);
 		errno = saved;
 		return POOL_ERR_IO;
 	}
@@ -382,7 +364,7 @@ pool_commit(struct pool *p, const struct pool_entry *e, struct replay *rc,
 		goto out;
 	}
 	/* step 8 (R5); from here on the entry stays in pool/ whatever happens */
-	if (fsync_fd(p->pool_fd) != 0) {
+	if (fd_fsync(p->pool_fd) != 0) {
 		err = POOL_ERR_IO;
 		goto out;
 	}
@@ -427,6 +409,12 @@ pool_list_free(char **names, size_t n)
 enum pool_err
 pool_list(struct pool *p, char ***names, size_t *n)
 {
+	return pool_list_at(p->pool_fd, names, n);
+}
+
+enum pool_err
+pool_list_at(int dfd, char ***names, size_t *n)
+{
 	struct dirent *de;
 	char **v;
 	size_t cap = 16, k = 0;
@@ -436,7 +424,7 @@ pool_list(struct pool *p, char ***names, size_t *n)
 	*names = NULL;
 	*n = 0;
 	/* a descriptor of its own: fdopendir takes it, and reads from the start */
-	if ((fd = openat(p->pool_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return POOL_ERR_IO;
 	if ((d = fdopendir(fd)) == NULL) {
 		saved = errno;
@@ -478,6 +466,28 @@ enum pool_err
 pool_read(struct pool *p, const char *name, uint8_t *buf, size_t *len,
     struct pool_entry *e)
 {
+	return pool_read_at(p->pool_fd, name, buf, len, e);
+}
+
+/*
+ * open_noatime - a read must not set the entry's access time (section
+ * 1.1); O_NOATIME needs the file's owner, which the node's user is: fall
+ * back to a plain open (EPERM) rather than fail.
+ */
+static int
+open_noatime(int dfd, const char *name)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, fd;
+
+	fd = openat(dfd, name, flags | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dfd, name, flags);
+	return fd;
+}
+
+enum pool_err
+pool_read_at(int dfd, const char *name, uint8_t *buf, size_t *len, struct pool_entry *e)
+{
 	struct stat sb;
 	enum pool_err err = POOL_OK;
 	size_t got = 0;
@@ -490,8 +500,7 @@ pool_read(struct pool *p, const char *name, uint8_t *buf, size_t *len,
 		errno = EINVAL;
 		return POOL_ERR_ARG;
 	}
-	fd = openat(p->pool_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
+	if ((fd = open_noatime(dfd, name)) < 0)
 		return errno == ELOOP ? POOL_ERR_FORMAT : POOL_ERR_IO;
 	if (fstat(fd, &sb) != 0)
 		err = POOL_ERR_IO;
@@ -540,14 +549,14 @@ same_file(int dfd1, const char *n1, int dfd2, const char *n2)
 }
 
 /*
- * pool_quarantine - link pool/<name> into corrupt/, sync corrupt/, unlink
- * it from pool/, sync pool/. link(2) never replaces, so an earlier
- * quarantined file of the same name is kept: this one then gets a random
- * suffix. A crash between the two steps leaves the entry in both
- * directories; the next quarantine finds the same inode and only unlinks.
+ * pool_keep_at - link from/<name> into to/ (link(2) never replaces, so an
+ * earlier file of the same name there is kept: this one then gets a
+ * random suffix), sync to/, unlink from/<name>. A crash between the steps
+ * leaves the entry in both directories; the next call finds the same
+ * inode and only unlinks. The caller syncs from/.
  */
 enum pool_err
-pool_quarantine(struct pool *p, const char *name)
+pool_keep_at(int from, int to, const char *name)
 {
 	char alt[POOL_NAME_LEN + 1 + 2 * ALT_RANDOM + 1];
 	uint8_t rnd[ALT_RANDOM];
@@ -558,10 +567,10 @@ pool_quarantine(struct pool *p, const char *name)
 		errno = EINVAL;
 		return POOL_ERR_ARG;
 	}
-	while (linkat(p->pool_fd, name, p->corrupt_fd, dst, 0) != 0) {
+	while (linkat(from, name, to, dst, 0) != 0) {
 		if (errno != EEXIST || ++tries > ALT_TRIES)
 			return POOL_ERR_IO;
-		if (same_file(p->pool_fd, name, p->corrupt_fd, dst))
+		if (same_file(from, name, to, dst))
 			break;
 		mcrypto_random(NULL, rnd, sizeof rnd);
 		memcpy(alt, name, POOL_NAME_LEN);
@@ -569,13 +578,22 @@ pool_quarantine(struct pool *p, const char *name)
 		mcrypto_hex(alt + POOL_NAME_LEN + 1, rnd, sizeof rnd);
 		dst = alt;
 	}
-	if (fsync_fd(p->corrupt_fd) != 0)
+	if (fd_fsync(to) != 0)
 		return POOL_ERR_IO;
-	if (unlinkat(p->pool_fd, name, 0) != 0 && errno != ENOENT)
-		return POOL_ERR_IO;
-	if (fsync_fd(p->pool_fd) != 0)
+	if (unlinkat(from, name, 0) != 0 && errno != ENOENT)
 		return POOL_ERR_IO;
 	return POOL_OK;
+}
+
+/* pool_quarantine - pool/<name> kept in corrupt/ (C1), both synced */
+enum pool_err
+pool_quarantine(struct pool *p, const char *name)
+{
+	enum pool_err err = pool_keep_at(p->pool_fd, p->corrupt_fd, name);
+
+	if (err == POOL_OK && fd_fsync(p->pool_fd) != 0)
+		return POOL_ERR_IO;
+	return err;
 }
 
 const char *

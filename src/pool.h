@@ -11,7 +11,8 @@
  *
  * Functions: pool_entry_encode(), pool_entry_decode(), pool_open(),
  * pool_close(), pool_name(), pool_commit(), pool_list(), pool_read(),
- * pool_quarantine(), pool_name_valid(), pool_strerror().
+ * pool_quarantine(), pool_list_at(), pool_read_at(), pool_keep_at(),
+ * pool_name_valid(), pool_strerror().
  */
 #ifndef MIX_POOL_H
 #define MIX_POOL_H
@@ -111,6 +112,27 @@ enum pool_err pool_read(struct pool *p, const char *name, uint8_t *buf, size_t *
 
 /* pool_quarantine - rename pool/<name> to corrupt/<name>, sync both */
 enum pool_err pool_quarantine(struct pool *p, const char *name) MIX_WUR;
+
+/*
+ * The same on any directory of the spool, given its descriptor (the
+ * flusher's directories, src/poolflush.c): pool_list_at lists dfd,
+ * pool_read_at reads dfd/<name> (O_NOATIME), pool_keep_at moves
+ * from/<name> into to/ never replacing (see pool_quarantine).
+ */
+enum pool_err pool_list_at(int dfd, char ***names, size_t *n) MIX_WUR;
+enum pool_err pool_read_at(int dfd, const char *name, uint8_t *buf, size_t *len,
+    struct pool_entry *e) MIX_WUR;
+enum pool_err pool_keep_at(int from, int to, const char *name) MIX_WUR;
+
+/*
+ * pool_tmp_at - buf written to tmp_fd/<prefix><32 random hex digits>
+ * (O_EXCL, 0600), times set to 0, fsync'd and closed; the name in name.
+ * prefix is 2 characters ("t." receive, "f." the flusher). On failure
+ * nothing is left.
+ */
+#define POOL_TMP_NAME_SIZE	35
+enum pool_err pool_tmp_at(int tmp_fd, const char *prefix, const uint8_t *buf, size_t len,
+    char name[POOL_TMP_NAME_SIZE]) MIX_WUR;
 
 /* pool_name_valid - 1 if s is an entry name: exactly 32 lower-case hex digits */
 int pool_name_valid(const char *s);

@@ -91,15 +91,6 @@ static const struct timespec zero_times[2];
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static int
-fsync_fd(int fd)
-{
-	while (fsync(fd) != 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
-
 static enum reasm_err
 io_err(int e)
 {
@@ -180,7 +171,7 @@ write_new(int dfd, const char *name, const uint8_t *buf, size_t len)
 	ok = fchmod(fd, 0600) == 0 && fd_write_all(fd, buf, len) == 0;
 	if (ok)
 		(void)futimens(fd, zero_times);	/* privacy, not data: no error */
-	ok = ok && fsync_fd(fd) == 0;
+	ok = ok && fd_fsync(fd) == 0;
 	saved = errno;
 	if (close(fd) != 0 && ok) {
 		ok = 0;
@@ -215,7 +206,7 @@ put_file(struct reasm *r, const uint8_t *buf, size_t len, int dst_fd, const char
 		errno = saved;
 		return -1;
 	}
-	return fsync_fd(dst_fd);
+	return fd_fsync(dst_fd);
 }
 
 /*
@@ -471,7 +462,7 @@ remove_set(struct reasm *r, const char *name)
 	char tmp[TMP_SIZE];
 
 	random_name(tmp, 'r');
-	if (renameat(r->dir_fd, name, r->tmp_fd, tmp) != 0 || fsync_fd(r->dir_fd) != 0)
+	if (renameat(r->dir_fd, name, r->tmp_fd, tmp) != 0 || fd_fsync(r->dir_fd) != 0)
 		return -1;
 	rm_tree(r->tmp_fd, tmp, 0);
 	return 0;
@@ -500,7 +491,7 @@ to_failed(struct reasm *r, int from_fd, const char *from, const char *prefix,
 		rc = link ? linkat(from_fd, from, r->failed_fd, dst, 0) :
 		    renameat(from_fd, from, r->failed_fd, dst);
 		if (rc == 0)
-			return fsync_fd(r->failed_fd);
+			return fd_fsync(r->failed_fd);
 		if (errno != EEXIST && errno != ENOTEMPTY && errno != ENOTDIR && errno != EISDIR)
 			return -1;
 	}
@@ -519,7 +510,7 @@ give_up(struct reasm *r, struct set *s, int64_t now)
 	index_remove(r, s);
 	if (to_failed(r, r->dir_fd, name, "set-", name, 0) != 0)
 		return -1;
-	return fsync_fd(r->dir_fd);
+	return fd_fsync(r->dir_fd);
 }
 
 /* ---- open and close ------------------------------------------------------------ */
@@ -537,7 +528,7 @@ make_dir(int at, const char *name)
 		return fd;
 	/* made here: its entry must survive a crash before anything enters it */
 	parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parent < 0 || fsync_fd(parent) != 0) {
+	if (parent < 0 || fd_fsync(parent) != 0) {
 		saved = errno;
 		if (parent >= 0)
 			(void)close(parent);
@@ -577,7 +568,7 @@ load_set(struct reasm *r, const char *name, size_t *uncertain)
 		rc = remove_set(r, name);
 	} else if (kind != 0) {
 		/* given up, or a damaged mark: keep what there is for the operator */
-		rc = to_failed(r, r->dir_fd, name, "set-", name, 0) == 0 ? fsync_fd(r->dir_fd) : -1;
+		rc = to_failed(r, r->dir_fd, name, "set-", name, 0) == 0 ? fd_fsync(r->dir_fd) : -1;
 	} else if ((rc = read_file(fd, STATE_NAME, b, sizeof b, &len)) < 0 ||
 	    list_dir(fd, &v, &n) != 0) {
 		rc = -1;
@@ -698,7 +689,7 @@ new_set(struct reasm *r, struct set *s, const uint8_t *file, size_t flen, unsign
 	state_encode(s, b);
 	index_name(iname, idx);
 	ok = (fd = open_dir(r->tmp_fd, tmp)) >= 0 && write_new(fd, STATE_NAME, b, sizeof b) == 0 &&
-	    write_new(fd, iname, file, flen) == 0 && fsync_fd(fd) == 0;
+	    write_new(fd, iname, file, flen) == 0 && fd_fsync(fd) == 0;
 	if (ok)
 		(void)futimens(fd, zero_times);
 	ok = ok && renameat(r->tmp_fd, tmp, r->dir_fd, s->name) == 0;
@@ -710,7 +701,7 @@ new_set(struct reasm *r, struct set *s, const uint8_t *file, size_t flen, unsign
 		return io_err(saved);
 	}
 	(void)index_add(r, s);		/* it is in DIR now, synced or not */
-	return fsync_fd(r->dir_fd) == 0 ? REASM_STORED : REASM_ERR_IO;
+	return fd_fsync(r->dir_fd) == 0 ? REASM_STORED : REASM_ERR_IO;
 }
 
 /*
@@ -729,7 +720,7 @@ old_set(struct reasm *r, struct set *s, const uint8_t *file, size_t flen, unsign
 		return REASM_ERR_IO;
 	rc = put_file(r, file, flen, fd, iname, 1);
 	if (rc != 0 && errno == EEXIST)
-		rc = fsync_fd(fd) == 0 ? 1 : -1;
+		rc = fd_fsync(fd) == 0 ? 1 : -1;
 	saved = errno;
 	(void)futimens(fd, zero_times);
 	(void)close(fd);
@@ -946,7 +937,7 @@ reasm_begin(struct reasm *r, const char *name)
 		(void)futimens(fd, zero_times);
 		(void)close(fd);
 	}
-	ok = fd >= 0 && fsync_fd(dfd) == 0;
+	ok = fd >= 0 && fd_fsync(dfd) == 0;
 	saved = errno;
 	(void)futimens(dfd, zero_times);
 	(void)close(dfd);
@@ -1059,7 +1050,7 @@ reasm_expire(struct reasm *r, int64_t now, int64_t max_age, size_t *expired)
 		}
 	}
 	free_list(v, n);
-	if (err || (gone > 0 && fsync_fd(r->done_fd) != 0))
+	if (err || (gone > 0 && fd_fsync(r->done_fd) != 0))
 		return REASM_ERR_IO;
 	return REASM_OK;
 }
