@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mem.h"
 #include "nodedb.h"
+#include "pktmail.h"
 
 #define PATTERNS_MAX	10000	/* lines of a policy file */
 #define PATTERN_LEN	254
@@ -72,22 +73,6 @@ fl_write_file(const char *tmp, const char *path, const void *data, size_t len)
 	return ok ? 0 : -1;
 }
 
-/* rfc5322_date - "Sat, 21 Nov 2026 17:00:00 +0000", locale-free */
-static void
-rfc5322_date(int64_t t, char buf[40])
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	(void)gmtime_r(&tt, &tm);
-	(void)snprintf(buf, 40, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
-	    tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
-}
-
 static const char *
 domain_of(const char *addr)
 {
@@ -96,30 +81,17 @@ domain_of(const char *addr)
 	return at != NULL && at[1] != '\0' ? at + 1 : "localhost.invalid";
 }
 
-/* pkt_mail - the mail carrying pkt to the node at to (malloc'ed) */
+/* pkt_mail - the mail carrying pkt to the node at to (pktmail.h) */
 static void
 pkt_mail(struct flusher *f, const char *to, const uint8_t pkt[PKT_SIZE], uint8_t **mail,
     size_t *len)
 {
-	char date[40], id[33], *m;
-	uint8_t rnd[16];
-	size_t cap, k;
-	int h;
+	char *m;
 
-	rfc5322_date(f->n->now, date);
-	mcrypto_random(NULL, rnd, sizeof rnd);
-	mcrypto_hex(id, rnd, sizeof rnd);
-	cap = 1024 + 2 * PKT_ADDR_MAX + ARMOR_SIZE;
-	m = mem_alloc(cap);
-	h = snprintf(m, cap, "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@%s>\n"
-	    "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
-	    "Content-Transfer-Encoding: 7bit\n\n", f->address, to, date, id,
-	    domain_of(f->address));
-	if (h < 0 || (size_t)h >= cap - ARMOR_SIZE)
-		msg_panic("pkt_mail: header too long");
-	k = armor_encode(m + h, cap - (size_t)h, pkt);
+	/* The address is checked by the configuration, to by the descriptor parser */
+	if (pktmail_build(f->address, to, f->n->now, pkt, &m, len) != 0)
+		msg_panic("pkt_mail: an address the configuration or descriptor parser let pass");
 	*mail = (uint8_t *)m;
-	*len = (size_t)h + k;
 }
 
 /* ---- setup ------------------------------------------------------------------ */

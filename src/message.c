@@ -37,6 +37,7 @@
 #include "mcrypto.h"
 #include "mem.h"
 #include "message.h"
+#include "pktmail.h"		/* pktmail_date */
 
 #define LINE_MAX_LEN	998	/* RFC 5322 line limit, LF not counted */
 #define FOLD_AT		78	/* fold header lines longer than this */
@@ -1141,24 +1142,6 @@ block_ok(const uint8_t *h, size_t n)
 	return 1;
 }
 
-/* date - RFC 5322 date of t in UTC, in the C locale whatever the process's */
-static void
-date(char *buf, size_t size, int64_t t)
-{
-	static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-		"Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL) {
-		tt = 0;
-		(void)gmtime_r(&tt, &tm);
-	}
-	(void)snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 enum exit_verdict
 message_exit_build(const uint8_t *msg, size_t len, const struct exit_policy *p,
     struct exit_mail *out)
@@ -1166,7 +1149,7 @@ message_exit_build(const uint8_t *msg, size_t len, const struct exit_policy *p,
 	struct parsed pm;
 	struct buf b = { 0 };
 	uint8_t id[16];
-	char hex[33], date_text[64], *text;
+	char hex[33], date_text[PKTMAIL_DATE_MAX], *text;
 	size_t i, j;
 	enum exit_verdict v = EXIT_OK;
 
@@ -1191,7 +1174,7 @@ message_exit_build(const uint8_t *msg, size_t len, const struct exit_policy *p,
 	if (p->from != NULL && *p->from != '\0')
 		fold(&b, "From", p->from);
 	emit(&b, &pm, 0);
-	date(date_text, sizeof date_text, p->now);
+	pktmail_date(p->now, date_text);
 	fold(&b, "Date", date_text);
 	if (p->msgid_domain != NULL && *p->msgid_domain != '\0') {
 		mcrypto_random(NULL, id, sizeof id);

@@ -15,59 +15,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "armor.h"
 #include "fdio.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "mem.h"
 #include "mixmail-out.h"
+#include "pktmail.h"
 #include "relay.h"
 
 #define NAME_BYTES	16	/* random bytes of a dump file name: 32 hex digits */
-#define HEAD_MAX	(3 * PKT_ADDR_MAX + 200)
-
-/* rfc5322_date - "Thu, 01 Jan 2026 00:00:00 +0000" (UTC, C locale names) */
-static void
-rfc5322_date(char *buf, size_t size, int64_t now)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-		"Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)now;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
-	    tm.tm_mon > 11) {
-		t = 0;
-		(void)gmtime_r(&t, &tm);
-	}
-	(void)snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-	    tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 void
 mmout_mail(struct mm_mail *m, const char *from, const char *to, const char *hop,
     int64_t now, const uint8_t pkt[PKT_SIZE])
 {
-	uint8_t id[NAME_BYTES];
-	char date[64], hex[2 * NAME_BYTES + 1];
-	size_t head, alen;
-	int n;
-
 	memset(m, 0, sizeof *m);
-	rfc5322_date(date, sizeof date, now);
-	mcrypto_random(NULL, id, sizeof id);
-	mcrypto_hex(hex, id, sizeof id);
-	m->data = mem_alloc(HEAD_MAX + ARMOR_SIZE);
-	n = snprintf(m->data, HEAD_MAX, "From: %s\nTo: %s\nDate: %s\nMessage-ID: <%s@%s>\n\n",
-	    from, to, date, hex, MMOUT_MSGID_DOMAIN);
-	if (n < 0 || (size_t)n >= HEAD_MAX)
-		msg_panic("mixmail: first-hop mail header longer than %d bytes", HEAD_MAX);
-	head = (size_t)n;
-	alen = armor_encode(m->data + head, ARMOR_SIZE, pkt);
-	if (alen != ARMOR_SIZE - 1)
-		msg_panic("mixmail: armor_encode wrote %zu bytes", alen);
-	m->len = head + alen;
+	/* from is checked by the settings parser, to by the descriptor parser */
+	if (pktmail_build(from, to, now, pkt, &m->data, &m->len) != 0)
+		msg_panic("mixmail: an address the settings or descriptor parser let pass");
 	m->to = to;
 	m->hop = hop;
 	(void)snprintf(m->why, sizeof m->why, "not attempted");

@@ -3,19 +3,12 @@
  * the relay (src/relay.h: the local MTA over SMTP, or a Maildir), or, with
  * --dump DIR, as one file per mail.
  *
- * A first-hop mail is exactly this (LF line ends):
- *
- *   From: FROM                  the `from` setting (default
- *                               nobody@localhost.invalid), never the user
- *   To: ADDRESS                 the first hop's address
- *   Date: Thu, 01 Jan 2026 00:00:00 +0000     always UTC: no time zone
- *   Message-ID: <32 random hex digits@localhost.invalid>
- *   <empty line>
- *   the armored packet (doc/packet-format.md, section 9)
- *
- * No Subject, no MIME fields, no X-Mailer or User-Agent: every sender's
- * mails look alike. The first hop sees the sender's MTA anyway; nothing
- * in the mail adds to that.
+ * A first-hop mail has the one shape of every mail that carries a packet
+ * (src/pktmail.h, doc/packet-format.md section 9.3): From is the `from`
+ * setting (default nobody@localhost.invalid), never the user; no Subject,
+ * no X-Mailer or User-Agent. A first hop cannot tell a sender's mail from
+ * a node's by its form; it sees the sender's MTA anyway, and nothing in
+ * the mail adds to that.
  *
  * --dump DIR: each mail becomes DIR/NAME.eml, NAME 32 random hex digits
  * (no order, time or count in the names), mode 0600: written to
@@ -34,7 +27,6 @@
 #include "pkt.h"
 #include "relay.h"
 
-#define MMOUT_MSGID_DOMAIN	"localhost.invalid"
 #define MMOUT_SUFFIX		".eml"
 #define MMOUT_TMP_PREFIX	".tmp-"
 #define MMOUT_WHY_MAX		96

@@ -9,6 +9,7 @@
  */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #include "armor.h"
 #include "mailpkt.h"
 #include "mcrypto.h"
+#include "mem.h"
 #include "pkt.h"
+#include "pktmail.h"
 #include "testutil.h"
 
 /* The golden mails: tests/mail/NAME.eml with NAME.ref (see armor-gen.c) */
@@ -343,6 +346,113 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* The mail around a packet (pktmail.h): its exact header, and it reads back */
+START_TEST(test_pktmail_shape)
+{
+	static const char *const want[] = {
+		"From: Anonymous <nobody@mix-n3.test>",
+		"To: n2@mix-n2.test",
+		"Date: Sat, 21 Nov 2026 17:00:00 +0000",
+		NULL,	/* Message-ID, checked apart */
+		"MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=us-ascii",
+		"Content-Transfer-Encoding: 7bit",
+		"",
+		"-----BEGIN MIXMAIL PACKET-----",
+	};
+	uint8_t *pkt = malloc(PKT_SIZE), *back = malloc(PKT_SIZE);
+	char *mail, *other, *line, *next;
+	size_t len, olen, i, k;
+
+	mcrypto_random(NULL, pkt, PKT_SIZE);
+	ck_assert_int_eq(pktmail_build("Anonymous <nobody@mix-n3.test>", "n2@mix-n2.test",
+	    1795280400, pkt, &mail, &len), 0);
+	ck_assert_uint_eq(strlen(mail), len);
+	ck_assert_ptr_null(strchr(mail, '\r'));
+	line = mail;
+	for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+		next = strchr(line, '\n');
+		ck_assert_ptr_nonnull(next);
+		*next = '\0';
+		if (want[i] != NULL) {
+			ck_assert_str_eq(line, want[i]);
+		} else {
+			ck_assert_uint_eq(strlen(line), strlen("Message-ID: <@mix-n3.test>") + 32);
+			ck_assert(strncmp(line, "Message-ID: <", 13) == 0);
+			for (k = 13; k < 13 + 32; k++)
+				ck_assert(strchr("0123456789abcdef", line[k]) != NULL);
+			ck_assert_str_eq(line + 13 + 32, "@mix-n3.test>");
+		}
+		*next = '\n';
+		line = next + 1;
+	}
+	ck_assert_uint_eq(len, (size_t)(line - mail) - strlen(want[8]) - 1 + ARMOR_SIZE - 1);
+	ck_assert_int_eq(extract(mail, len, back), MAILPKT_OK);
+	ck_assert(memcmp(back, pkt, PKT_SIZE) == 0);
+	/* a new Message-ID every time, nothing else changes */
+	ck_assert_int_eq(pktmail_build("Anonymous <nobody@mix-n3.test>", "n2@mix-n2.test",
+	    1795280400, pkt, &other, &olen), 0);
+	ck_assert_uint_eq(olen, len);
+	ck_assert(memcmp(mail, other, len) != 0);
+	k = strstr(mail, "Message-ID: <") - mail + 13;
+	ck_assert(memcmp(mail, other, k) == 0);
+	ck_assert(memcmp(mail + k + 32, other + k + 32, len - k - 32) == 0);
+	mem_free(other);
+	mem_free(mail);
+	free(back);
+	free(pkt);
+}
+END_TEST
+
+/* Addresses that could inject a header, or none at all, are refused */
+START_TEST(test_pktmail_refuses)
+{
+	static const char *const bad[] = { "", "a@b\nBcc: x@y", "a@b\r", "a@b\tc\x7f",
+		"a\x01@b" };
+	uint8_t *pkt = calloc(1, PKT_SIZE);
+	char long_addr[PKTMAIL_ADDR_MAX + 2], *mail = (char *)1;
+	size_t len = 1, i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_int_eq(pktmail_build(bad[i], "n@x.test", 0, pkt, &mail, &len), -1);
+		ck_assert_ptr_null(mail);
+		ck_assert_uint_eq(len, 0);
+		ck_assert_int_eq(pktmail_build("n@x.test", bad[i], 0, pkt, &mail, &len), -1);
+	}
+	memset(long_addr, 'a', sizeof long_addr - 1);
+	long_addr[sizeof long_addr - 1] = '\0';
+	long_addr[5] = '@';
+	ck_assert_int_eq(pktmail_build(long_addr, "n@x.test", 0, pkt, &mail, &len), -1);
+	long_addr[PKTMAIL_ADDR_MAX] = '\0';
+	ck_assert_int_eq(pktmail_build(long_addr, "n@x.test", 0, pkt, &mail, &len), 0);
+	ck_assert(strstr(mail, "@aaaa") != NULL);
+	mem_free(mail);
+	/* no domain: the Message-ID's is localhost.invalid */
+	ck_assert_int_eq(pktmail_build("nobody", "n@x.test", 0, pkt, &mail, &len), 0);
+	ck_assert(strstr(mail, "@" PKTMAIL_DOMAIN_NONE ">\n") != NULL);
+	mem_free(mail);
+	free(pkt);
+}
+END_TEST
+
+START_TEST(test_pktmail_date)
+{
+	char d[PKTMAIL_DATE_MAX];
+
+	pktmail_date(0, d);
+	ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+	pktmail_date(951782400, d);	/* a leap day */
+	ck_assert_str_eq(d, "Tue, 29 Feb 2000 00:00:00 +0000");
+	pktmail_date(1795280400 + 86399, d);
+	ck_assert_str_eq(d, "Sun, 22 Nov 2026 16:59:59 +0000");
+	/* beyond what four digits of year can show: the epoch, never garbage */
+	pktmail_date(INT64_MAX, d);
+	ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+	pktmail_date(-62167219201LL, d);
+	ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+END_TEST
+
 static Suite *
 mailpkt_suite(void)
 {
@@ -360,6 +470,9 @@ mailpkt_suite(void)
 	tcase_add_test(tc, test_pkt_untouched_on_failure);
 	tcase_add_loop_test(tc, test_damaged, 0, 4);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_pktmail_shape);
+	tcase_add_test(tc, test_pktmail_refuses);
+	tcase_add_test(tc, test_pktmail_date);
 	suite_add_tcase(s, tc);
 	return s;
 }

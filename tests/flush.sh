@@ -104,6 +104,9 @@ expect_eq "hop 1: one mail out" "$(new_count n1)" 1
 f=$(ls "$(md n1)/new/"* 2>/dev/null | head -n 1)
 grep -q "^To: $(node_addr n2)$" "$f" && ok "hop 1: the mail goes to n2" || not_ok "hop 1: To: is not n2"
 grep -q "^From: $(node_addr n1)$" "$f" && ok "hop 1: From: is n1's address" || not_ok "hop 1: From:"
+expect_eq "hop 1: the header is the one shape of a packet mail (src/pktmail.h)" \
+    "$(sed -n '/^$/q;s/:.*//p' "$f" | tr '\n' ' ')" \
+    "From To Date Message-ID MIME-Version Content-Type Content-Transfer-Encoding "
 grep -q '^-----BEGIN MIXMAIL PACKET-----$' "$f" && ok "hop 1: an armored packet" ||
 	not_ok "hop 1: no armor"
 delta n1 "in_forward=1 out_forward=1 rounds=1 pool_size=1" "hop 1"
