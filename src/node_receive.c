@@ -315,7 +315,12 @@ commit(const struct node *n, const struct keyring *kr, const struct keys_mixinfo
 	 * recorded so far, so the mail waits for the operator instead.
 	 */
 	path = keys_replay_path(n->spool, ki->id);
-	rc = replay_open(path, 0, 0, &rst);
+	/*
+	 * No sync of the tag record (step 9): the synced entry's name refuses
+	 * a second copy while it is pooled, and a flush records the tag
+	 * durably before the entry leaves pool/ (F2). doc/INTERNALS.md 3.
+	 */
+	rc = replay_open(path, 0, REPLAY_NO_SYNC, &rst);
 	mem_free(path);
 	if (rc == NULL) {
 		if (rst == REPLAY_ERR_IO && errno == ENOENT)

@@ -9,7 +9,8 @@
  *   replay lock      bounded wait; a recorded tag: drop      (R3)
  *   link into pool/<name>, EEXIST is an earlier attempt      (R4)
  *   fsync(pool/)                                             (R5)
- *   replay_insert    durable                                 (R6)
+ *   replay_insert    durable, or left to write-back when the
+ *                    caller opened rc with REPLAY_NO_SYNC    (R6)
  *   unlock, unlink the tmp file                              -> COMMITTED
  *
  * Once the entry is linked into pool/ no error path removes it again: a
@@ -368,7 +369,12 @@ pool_commit(struct pool *p, const struct pool_entry *e, struct replay *rc,
 		err = POOL_ERR_IO;
 		goto out;
 	}
-	/* step 9 (R6): SEEN cannot happen under the lock, but would be as good */
+	/*
+	 * Step 9 (R6): SEEN cannot happen under the lock, but would be as
+	 * good. The hook opens rc with REPLAY_NO_SYNC: a record lost to a
+	 * power failure is R5 again, which the entry's name already covers
+	 * (doc/INTERNALS.md, section 3, step 9).
+	 */
 	st = replay_insert(rc, e->tag);
 	if (st != REPLAY_NEW && st != REPLAY_SEEN) {
 		err = replay_to_pool(st);

@@ -86,8 +86,8 @@ void pool_name(const struct pool *p, const uint8_t tag[PKT_REPLAY_TAG_SIZE],
  * pool_commit - receive's steps 4-10: write e to tmp/ with its times set
  * to 0 and sync it; lock rc (at most lock_timeout_ms); a recorded tag is
  * POOL_REPLAY; otherwise link into pool/ (EEXIST is an earlier commit of
- * this packet), sync pool/, record the tag durably, unlock, remove the tmp
- * file. POOL_COMMITTED means the entry is durably in pool/ exactly once.
+ * this packet), sync pool/, record the tag (durably unless rc was opened
+ * with REPLAY_NO_SYNC), unlock, remove the tmp file. POOL_COMMITTED means the entry is durably in pool/ exactly once.
  * An error before the link leaves nothing new in pool/; an error after it
  * leaves the entry in pool/ with its tag unrecorded (states R4/R5), which
  * the MTA's retry finishes. The entry is never removed after the link: a

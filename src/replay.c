@@ -444,7 +444,7 @@ replay_open(const char *path, uint64_t capacity, unsigned flags, enum replay_sta
 	enum replay_status st = REPLAY_OK;
 	int saved;
 
-	if (path == NULL || (flags & ~(unsigned)(REPLAY_CREATE | REPLAY_DEFER_SYNC)) != 0) {
+	if (path == NULL || (flags & ~(unsigned)(REPLAY_CREATE | REPLAY_DEFER_SYNC | REPLAY_NO_SYNC)) != 0) {
 		*err = REPLAY_ERR_ARG;
 		return NULL;
 	}
@@ -617,7 +617,8 @@ replay_close(struct replay *rc)
 		st = replay_sync(rc);
 	if (rc->locked && (st2 = replay_unlock(rc)) != REPLAY_OK && st == REPLAY_OK)
 		st = st2;
-	if ((st2 = replay_sync(rc)) != REPLAY_OK && st == REPLAY_OK)
+	if (!(rc->flags & REPLAY_NO_SYNC) && (st2 = replay_sync(rc)) != REPLAY_OK &&
+	    st == REPLAY_OK)
 		st = st2;
 	saved = errno;
 	if (close(rc->fd) != 0 && st == REPLAY_OK)
@@ -746,7 +747,7 @@ replay_insert(struct replay *rc, const uint8_t tag[REPLAY_TAG_SIZE])
 	if (!rc->locked)
 		return REPLAY_ERR_ARG;
 	st = insert_nosync(rc, tag);
-	if (st != REPLAY_NEW || (rc->flags & REPLAY_DEFER_SYNC))
+	if (st != REPLAY_NEW || (rc->flags & (REPLAY_DEFER_SYNC | REPLAY_NO_SYNC)))
 		return st;
 	if ((st = write_count(rc)) != REPLAY_OK || (st = replay_sync(rc)) != REPLAY_OK)
 		return st;
@@ -772,7 +773,7 @@ replay_check_insert(struct replay *rc, const uint8_t tag[REPLAY_TAG_SIZE], unsig
 	st = insert_nosync(rc, tag);
 	/* writes the count record; a failure there only costs the count hint */
 	(void)replay_unlock(rc);
-	if (st != REPLAY_NEW || (rc->flags & REPLAY_DEFER_SYNC))
+	if (st != REPLAY_NEW || (rc->flags & (REPLAY_DEFER_SYNC | REPLAY_NO_SYNC)))
 		return st;
 	return replay_sync(rc) == REPLAY_OK ? REPLAY_NEW : REPLAY_ERR_IO;
 }

@@ -12,7 +12,10 @@
  * replay_check_insert(), which does lock, insert and unlock in one call.
  * An insert is durable when it returns (fdatasync), unless the handle was
  * opened with REPLAY_DEFER_SYNC: then replay_sync() (or replay_close())
- * makes every earlier insert of the handle durable at once.
+ * makes every earlier insert of the handle durable at once; or with
+ * REPLAY_NO_SYNC: then only an explicit replay_sync() does (the receive
+ * hook, whose pool entry names already refuse a second copy of a pooled
+ * packet: doc/INTERNALS.md, section 3, step 9).
  *
  * A handle belongs to one process and one thread: do not use it across
  * fork() (parent and child would share the lock) or from two threads.
@@ -50,6 +53,8 @@
 /* replay_open flags */
 #define REPLAY_CREATE		0x1	/* create the file (mode 0600) if missing */
 #define REPLAY_DEFER_SYNC	0x2	/* inserts durable only at replay_sync/close */
+#define REPLAY_NO_SYNC		0x4	/* inserts left to the kernel's write-back; close
+					   does not sync (replay_sync still does) */
 
 enum replay_status {
 	REPLAY_OK = 0,		/* done */

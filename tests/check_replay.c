@@ -251,6 +251,7 @@ START_TEST(test_persistence)
 	uint64_t cap = replay_capacity(rc), n;
 	size_t len;
 	uint32_t i;
+	enum replay_status err;
 
 	page0 = read_all(path, &len);
 	for (i = 0; i < 2000; i++) {
@@ -297,6 +298,32 @@ START_TEST(test_persistence)
 	make_tag(tag, 12, 99);
 	ck_assert_int_eq(replay_contains(rc, tag), REPLAY_SEEN);
 	ck_assert_int_eq(replay_close(rc), REPLAY_OK);		/* also unlocks */
+
+	/* no sync (the receive hook): the records are there for every reader */
+	rc = open_ok(path, 0, REPLAY_NO_SYNC);
+	ck_assert_int_eq(replay_lock(rc, LONG_WAIT_MS), REPLAY_OK);
+	for (i = 0; i < 50; i++) {
+		make_tag(tag, 13, i);
+		ck_assert_int_eq(replay_insert(rc, tag), REPLAY_NEW);
+	}
+	make_tag(tag, 13, 0);
+	ck_assert_int_eq(replay_insert(rc, tag), REPLAY_SEEN);
+	ck_assert_int_eq(replay_unlock(rc), REPLAY_OK);
+	make_tag(tag, 13, 50);
+	ck_assert_int_eq(replay_check_insert(rc, tag, LONG_WAIT_MS), REPLAY_NEW);
+	ck_assert_int_eq(replay_close(rc), REPLAY_OK);
+	rc = open_ok(path, 0, 0);
+	ck_assert_int_eq(replay_lock(rc, LONG_WAIT_MS), REPLAY_OK);
+	ck_assert_int_eq(replay_count(rc, &n), REPLAY_OK);
+	ck_assert_uint_eq(n, 2151);
+	for (i = 0; i <= 50; i++) {
+		make_tag(tag, 13, i);
+		ck_assert_int_eq(replay_contains(rc, tag), REPLAY_SEEN);
+	}
+	ck_assert_int_eq(replay_close(rc), REPLAY_OK);
+	/* an unknown flag is refused */
+	ck_assert_ptr_null(replay_open(path, 0, 0x8, &err));
+	ck_assert_int_eq(err, REPLAY_ERR_ARG);
 }
 END_TEST
 
