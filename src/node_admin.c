@@ -29,6 +29,7 @@
 #include "pool.h"
 #include "replay.h"
 #include "stats.h"
+#include "statsreport.h"
 
 #define SPOOL_SUBDIRS	"tmp", "pool", "out", "sending", "defer", "failed", "corrupt", "frag"
 #define DESC_FILE	"descriptor"
@@ -464,22 +465,51 @@ cmd_publish(const char *conf_path, int argc, char **argv)
 	return status;
 }
 
-/* cmd_stats - mixnode stats: the running totals, "name value" */
+/*
+ * cmd_stats - mixnode stats [--report | --json]: the running totals as
+ * "name value" lines, or the report of doc/stats-format.md as text or JSON
+ */
 int
 cmd_stats(const char *conf_path, int argc, char **argv)
 {
+	struct statsreport_info info;
+	enum statsreport_form form = STATSREPORT_TEXT;
 	struct stats_snapshot *s;
 	struct node n;
-	int i, status;
+	int i, report = 0, status;
 
-	if (no_args("stats", argc, argv) != 0)
+	if (argc > 1) {
+		fprintf(stderr, "mixnode: stats takes at most one option (got \"%.32s\")\n",
+		    argv[1]);
 		return EX_USAGE_;
+	}
+	if (argc == 1) {
+		if (strcmp(argv[0], "--report") == 0)
+			report = 1;
+		else if (strcmp(argv[0], "--json") == 0) {
+			report = 1;
+			form = STATSREPORT_JSON;
+		} else {
+			fprintf(stderr, "mixnode: stats: unknown option \"%.32s\" "
+			    "(usage: stats [--report | --json])\n", argv[0]);
+			return EX_USAGE_;
+		}
+	}
 	if ((status = load(&n, conf_path)) != EX_OK_)
 		return status;
 	s = mem_alloc(sizeof *s);
 	if (stats_read(n.spool, n.now, s) != 0) {
 		fprintf(stderr, "mixnode: stats: %s\n", strerror(errno));
 		status = EX_TEMPFAIL_;
+	} else if (report) {
+		info.node = conf_get(&n.conf, "name");
+		info.now = (int64_t)n.now;
+		info.mixing = conf_get(&n.conf, "mixing");
+		info.exit = conf_get_bool(&n.conf, "exit");
+		if (statsreport_write(stdout, form, s, &info) != 0 || fflush(stdout) != 0) {
+			fprintf(stderr, "mixnode: stats: %s\n", strerror(errno));
+			status = EX_TEMPFAIL_;
+		}
 	} else
 		for (i = 0; i < STATS_NCOUNTERS; i++)
 			printf("%s %llu\n", stats_name((enum stats_counter)i),
