@@ -169,6 +169,26 @@ grep -q "setting key_lifetime: too short" "$T/out" && ok "the error names key_li
 mn stats >"$T/out" 2>&1
 expect_eq "stats" "$?" 0
 expect_eq "stats prints every counter" "$(wc -l <"$T/out")" 31
+# The reports (doc/stats-format.md) at day 38, where one drop_key was counted
+AT=$((NOW + 38 * DAY)) mn stats --report >"$T/report" 2>&1
+expect_eq "stats --report" "$?" 0
+H=$(date -u -d "@$((NOW + 38 * DAY))" '+%Y-%m-%d %H'):00
+grep -q "^report time:  $H UTC$" "$T/report" && ok "the report is dated to the hour" ||
+	{ not_ok "stats --report: no report time line for $H"; head -5 "$T/report"; }
+expect_eq "the report has 24 hour rows" "$(grep -Ec '^  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:00 ' "$T/report")" 24
+expect_eq "the report has 80 day rows" "$(grep -Ec '^  [0-9]{4}-[0-9]{2}-[0-9]{2}  ' "$T/report")" 80
+expect_eq "the current hour shows the drop" \
+    "$(grep -E "^  $H " "$T/report" | awk '{ print $6 }')" 1
+AT=$((NOW + 38 * DAY)) mn stats --json >"$T/json" 2>&1
+expect_eq "stats --json" "$?" 0
+grep -q '"drop_key": 1[,}]' "$T/json" && ok "the JSON totals show the drop" ||
+	{ not_ok "stats --json: drop_key"; head -5 "$T/json"; }
+grep -q "\"generated\": \"$(date -u -d "@$((NOW + 38 * DAY))" '+%Y-%m-%dT%H'):00:00Z\"" "$T/json" &&
+	ok "the JSON is dated to the hour" || not_ok "stats --json: generated"
+mn stats --bogus >/dev/null 2>&1
+expect_eq "stats with an unknown option" "$?" 64
+mn stats --json x >/dev/null 2>&1
+expect_eq "stats with two arguments" "$?" 64
 # --- nodes: the other nodes this node knows -------------------------------------
 RT=$(date +%s)	# the other nodes' keys run on the real clock
 if node_make nb && node_make nc; then
