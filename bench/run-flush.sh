@@ -10,6 +10,8 @@
 # with N entries (default 10000) and times one `mixnode flush`. Then the
 # selection benchmark over 1,000,000 empty entries. Everything lives under
 # one /tmp directory, removed at the end; Postfix is stopped on every exit.
+# BENCH_SMTP_SOURCE=1 also times Postfix's smtp-source sending N mails of
+# the same size to the same Postfix: the MTA's own ceiling here.
 # BENCH_SELECT=0 skips the selection benchmark (it makes and removes a
 # million files, which slows the file system for a while afterwards).
 set -u
@@ -62,6 +64,19 @@ echo "# ${BENCH_QUEUE_TMPFS:+BENCH_QUEUE_TMPFS=1 }bash bench/run-flush.sh $N   (
     -c "$W/node/mixnode.conf" -m "$W/bin/mixnode" -n "$N"
 echo "# mixnode stats after the run:"
 "${AS[@]}" "$W/bin/mixnode" -c "$W/node/mixnode.conf" stats | grep -E '^(out_|rounds|pool_size)'
+# BENCH_SMTP_SOURCE=1: Postfix's own ceiling on this machine. Postfix's
+# smtp-source sends N messages of a first-hop mail's size (28 KB) to the
+# same instance, in as many parallel sessions as the flusher uses (6),
+# after the queue has drained.
+if [ -n "${BENCH_SMTP_SOURCE:-}" ] && command -v smtp-source >/dev/null 2>&1; then
+	mta_wait_queue_empty "$MTA_DIR" 300 || echo "# the queue did not drain"
+	sleep 2
+	t0=$(date +%s%N)
+	smtp-source -s 6 -m "$N" -l 28000 -f bench@mix-bench.test -t sink@sink.test \
+	    127.0.0.1:"$PORT" || echo "# smtp-source failed"
+	t1=$(date +%s%N)
+	awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "smtp-source -s 6 -m %d -l 28000: %.2f s, %.0f messages/s\n", n, ns / 1e9, n / (ns / 1e9) }'
+fi
 [ "${BENCH_SELECT:-1}" = 0 ] && exit 0
 mkdir "$W/sel" && chown mixtest:mixtest "$W/sel"
 "${AS[@]}" "$W/bin/bench-flush" -S 1000000 -d "$W/sel/spool" | grep -v '^#\|^machine\|^os\|^load\|^lib'
