@@ -69,6 +69,28 @@
 #   mta_sink_wait DIR N [SECONDS]
 #                                until the sink holds at least N files
 #                                (default 30)
+#   mta_postfix_hook DIR NAME DOMAIN LOG ARGV...
+#                                mta_postfix_pipe, but the command's
+#                                standard output and error are appended to
+#                                LOG (a file the pipe user may create or
+#                                write) instead of Postfix's log and bounce
+#                                text, and the sanitizer settings of the
+#                                calling shell (ASAN_OPTIONS, UBSAN_OPTIONS,
+#                                LSAN_OPTIONS, when set) are put into ARGV
+#                                with env(1): pipe(8) runs commands with a
+#                                clean environment. LOG not writable or
+#                                the command missing: exit 75 (Postfix
+#                                defers, never bounces). No word of ARGV
+#                                may hold white space (master.cf).
+#   mta_log_count DIR ERE        prints how many lines of the instance's
+#                                log match ERE (grep -E)
+#   mta_log_wait DIR ERE N [SECONDS]
+#                                until at least N log lines match ERE
+#                                (default 30)
+#   mta_bounces DIR              prints how many bounce notifications the
+#                                instance made or deliveries it bounced
+#                                (log lines "status=bounced" or
+#                                "non-delivery notification")
 #
 # Settings: MTA_PIPE_USER (default mixtest; must exist, be neither root
 # nor postfix), MTA_START_WAIT (default 20 s).
@@ -337,6 +359,52 @@ mta_sink_wait() {
 	done
 	mta_err "the sink of $d holds $(mta_sink_count "$d") files, not $n, after $max s"
 	return 1
+}
+
+mta_postfix_hook() {
+	local d=$1 name=$2 domain=$3 log=$4 v a
+	local envs=()
+	shift 4
+	[ -d "$d/bin" ] || { mta_err "$d is not set up"; return 1; }
+	case $log in /*) ;; *) mta_err "LOG must be absolute: $log"; return 1;; esac
+	# Exit 75 rather than sh's 2 or 127: any other status is a bounce
+	cat >"$d/bin/logged.sh" <<'EOF'
+#!/bin/sh
+# logged.sh LOG COMMAND [ARG...]: COMMAND with its output appended to LOG
+log=$1
+shift
+( : >>"$log" ) 2>/dev/null || exit 75
+command -v "$1" >/dev/null 2>&1 || { echo "logged.sh: no command $1" >>"$log"; exit 75; }
+exec "$@" >>"$log" 2>&1
+EOF
+	chmod 0755 "$d/bin/logged.sh" || return 1
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v:-}" ] && envs+=("$v=${!v}")
+	done
+	for a in "$log" "${envs[@]}" "$@"; do
+		case $a in *[[:space:]]*) mta_err "white space in a pipe argument: $a"; return 1;; esac
+	done
+	mta_postfix_pipe "$d" "$name" "$domain" "$d/bin/logged.sh" "$log" env "${envs[@]}" "$@"
+}
+
+mta_log_count() {
+	local c
+	c=$(grep -cE -- "$2" "$1/log/maillog" 2>/dev/null)
+	echo "${c:-0}"
+}
+
+mta_log_wait() {
+	local d=$1 ere=$2 n=$3 max=${4:-30} i
+	for i in $(seq 1 $((max * 5))); do
+		[ "$(mta_log_count "$d" "$ere")" -ge "$n" ] && return 0
+		sleep 0.2
+	done
+	mta_err "fewer than $n log lines match '$ere' after $max s"
+	return 1
+}
+
+mta_bounces() {
+	mta_log_count "$1" 'status=bounced|non-delivery notification'
 }
 
 # At exit: stop every instance started here, then remove mta_tmpdir's
