@@ -292,6 +292,25 @@ make_secret(struct keyfile_dir *kd, const char *name, size_t len, void (*make)(u
 	return e;
 }
 
+/* cache_create - the empty replay cache of a key about to be made */
+static enum keys_err
+cache_create(struct keyfile_dir *kd, const uint8_t id[KEYS_ID_BYTES], uint64_t capacity)
+{
+	char *rpl = keys_replay_path(kd->spool, id);
+	enum replay_status st;
+	struct replay *rc;
+
+	rc = replay_open(rpl, capacity, REPLAY_CREATE, &st);
+	mem_free(rpl);
+	if (rc == NULL)
+		return keyfile_fail_sub(kd, KEYS_ERR_IO, "replay", NULL, "cannot make the cache "
+		    "of a new key: %s", st == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(st));
+	if (replay_close(rc) != REPLAY_OK)
+		return keyfile_fail_sub(kd, KEYS_ERR_IO, "replay", NULL, "cannot make the cache "
+		    "of a new key: %s", strerror(errno));
+	return KEYS_OK;
+}
+
 /*
  * mix_create - a new mix key valid from `from`, made at now. Its file is
  * durable before it joins the keyring, which it joins if and only if the
@@ -319,6 +338,17 @@ mix_create(struct keyring *kr, struct keyfile_dir *kd, int64_t now, int64_t from
 	buf = mcrypto_secret_alloc(KEYFILE_MIX_LEN);
 	keyfile_mix_make(buf, &info);
 	keyfile_mix_name(name, info.id);
+	/*
+	 * The cache first (key-files.md, section 9): a crash between the two
+	 * leaves an orphan cache, which the next rotation deletes; the other
+	 * order could leave a key without a cache, indistinguishable from a
+	 * key whose cache was lost.
+	 */
+	if (pol->replay_capacity > 0 &&
+	    (e = cache_create(kd, info.id, pol->replay_capacity)) != KEYS_OK) {
+		mcrypto_secret_free(buf);
+		return e;
+	}
 	e = keyfile_write(kd, name, buf, KEYFILE_MIX_LEN, &placed);
 	if (placed) {
 		ring_insert(kr, &info, buf + KEYFILE_MIX_SK);

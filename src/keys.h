@@ -56,6 +56,12 @@ struct keys_policy {
 	int64_t lifetime;
 	int64_t publish_ahead;
 	int64_t grace;
+	/*
+	 * Capacity of the replay cache made for each new mix key before its
+	 * file is written (so a key never exists without its cache, and a
+	 * missing cache always means a lost one); 0: no cache is made.
+	 */
+	uint64_t replay_capacity;
 };
 
 /* Public facts of one mix key */

@@ -195,43 +195,41 @@ ensure_dir(const char *path, int *made, char *why, size_t whylen)
 }
 
 /*
- * ensure_caches - every live key gets its replay cache now, so that the
- * hook never has to make one (a 268 MB write at the default capacity) and
- * never mistakes a lost cache for a new one. *made counts new caches.
+ * caches_present - every live key has its replay cache. Rotation makes a
+ * key's cache before the key (keys.c, mix_create), so a live key without
+ * one has lost it; making a new empty cache then would accept again every
+ * packet the key has seen. Nothing is made here: the operator retires the
+ * key (doc/operator-guide.md, section 12). -1 if a cache is missing or
+ * cannot be looked at, with the reason on stderr.
  */
 static int
-ensure_caches(const struct node *n, const struct keyring *kr, size_t *made)
+caches_present(const struct node *n, const struct keyring *kr)
 {
 	const struct pkt_key *live[KEYS_MAX_MIX];
 	const struct keys_mixinfo *info[KEYS_MAX_MIX];
 	size_t i, nlive = keys_live(kr, n->now, live, info);
-	enum replay_status st;
-	struct replay *rc;
+	char hex[KEYS_ID_HEX];
 	struct stat sb;
 	char *path;
-	int existed;
+	int bad = 0;
 
-	*made = 0;
 	for (i = 0; i < nlive; i++) {
 		path = keys_replay_path(n->spool, info[i]->id);
-		existed = stat(path, &sb) == 0;
-		rc = replay_open(path, (uint64_t)conf_get_num(&n->conf, "replay_capacity"),
-		    REPLAY_CREATE, &st);
-		if (rc == NULL) {
-			fprintf(stderr, "mixnode: replay cache %s: %s\n", path,
-			    st == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(st));
-			mem_free(path);
-			return -1;
+		if (stat(path, &sb) != 0) {
+			keys_id_hex(hex, info[i]->id);
+			if (errno == ENOENT)
+				fprintf(stderr, "mixnode: the replay cache of live mix key %s is "
+				    "missing; it is never made again empty (that would accept "
+				    "replays): retire the key (doc/operator-guide.md, section 12)\n",
+				    hex);
+			else
+				fprintf(stderr, "mixnode: replay cache of mix key %s: %s\n", hex,
+				    strerror(errno));
+			bad = 1;
 		}
 		mem_free(path);
-		if (replay_close(rc) != REPLAY_OK) {
-			fprintf(stderr, "mixnode: replay cache: %s\n", strerror(errno));
-			return -1;
-		}
-		if (!existed)
-			(*made)++;
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 /* rotate - keys_rotate plus the caches of the live keys; exit status */
@@ -239,14 +237,13 @@ static int
 rotate(const struct node *n, struct keyring *kr, struct keys_report *rep)
 {
 	char err[KEYS_ERR_MAX];
-	size_t made;
 
 	memset(rep, 0, sizeof *rep);
 	if (keys_rotate(kr, n->now, &n->pol, rep, err, sizeof err) != KEYS_OK) {
 		fprintf(stderr, "mixnode: key rotation: %s\n", err);
 		return EX_TEMPFAIL_;
 	}
-	if (ensure_caches(n, kr, &made) != 0)
+	if (caches_present(n, kr) != 0)
 		return EX_TEMPFAIL_;
 	return EX_OK_;
 }
@@ -325,7 +322,7 @@ cmd_init(const char *conf_path, int argc, char **argv)
 	struct keyring *kr = NULL;
 	struct node n;
 	char why[512], err[KEYS_ERR_MAX];
-	size_t i, caches;
+	size_t i;
 	int made, status;
 
 	if (no_args("init", argc, argv) != 0)
@@ -364,10 +361,12 @@ cmd_init(const char *conf_path, int argc, char **argv)
 	}
 	report(&rep);
 	status = open_keys(&n, &kr);
-	if (status == EX_OK_ && ensure_caches(&n, kr, &caches) != 0)
+	if (status == EX_OK_ && caches_present(&n, kr) != 0)
 		status = EX_TEMPFAIL_;
-	if (status == EX_OK_ && caches > 0)
-		printf("created %zu replay cache%s\n", caches, caches == 1 ? "" : "s");
+	/* each new key's cache was made with it, before it */
+	if (status == EX_OK_ && rep.created_mix > 0)
+		printf("created %zu replay cache%s\n", rep.created_mix,
+		    rep.created_mix == 1 ? "" : "s");
 	if (status == EX_OK_)
 		printf("node %s is initialised in %s\n", conf_get(&n.conf, "name"), n.spool);
 	keys_close(kr);

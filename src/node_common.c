@@ -56,6 +56,7 @@ node_load(struct node *n, const char *path, char *err, size_t errlen)
 	n->pol.lifetime = conf_get_num(&n->conf, "key_lifetime");
 	n->pol.publish_ahead = conf_get_num(&n->conf, "key_publish_ahead");
 	n->pol.grace = conf_get_num(&n->conf, "key_grace");
+	n->pol.replay_capacity = (uint64_t)conf_get_num(&n->conf, "replay_capacity");
 	/*
 	 * Keys alive at once: about (publish_ahead + grace) / lifetime + 2.
 	 * The store holds KEYS_MAX_MIX; a policy needing more would fail every

@@ -324,7 +324,7 @@ commit(const struct node *n, const struct keyring *kr, const struct keys_mixinfo
 	mem_free(path);
 	if (rc == NULL) {
 		if (rst == REPLAY_ERR_IO && errno == ENOENT)
-			return tempfail(n, "the replay cache of a live key is missing (run mixnode keys)");
+			return tempfail(n, "the replay cache of a live key is missing (lost: retire the key, see mixnode(8))");
 		return tempfail(n, rst == REPLAY_ERR_IO ? strerror(errno) : replay_strerror(rst));
 	}
 	if ((pst = pool_open(&pool, n->spool, kr->names_key)) != POOL_OK) {

@@ -43,7 +43,9 @@
 #define TIME_MAX	INT64_C(253402300799)
 #define NCHILD		4
 
-static const struct keys_policy POL = { 30 * DAY, 7 * DAY, 7 * DAY };
+static const struct keys_policy POL = { 30 * DAY, 7 * DAY, 7 * DAY, 0 };
+/* The same, and each new key gets its replay cache (64 tags) before it */
+static const struct keys_policy POLC = { 30 * DAY, 7 * DAY, 7 * DAY, 64 };
 static char tmproot[PATH_MAX - 128];
 
 /* ---- fixtures and file helpers ------------------------------------------ */
@@ -732,6 +734,40 @@ START_TEST(test_orphan_cache)
 }
 END_TEST
 
+/*
+ * With a replay capacity, every new key's cache is made with it; a cache
+ * that goes missing later is never made again (that would accept replays)
+ */
+START_TEST(test_cache_with_key)
+{
+	char spool[PATH_MAX], err[KEYS_ERR_MAX] = "";
+	struct keys_report rep;
+	struct keyring *kr;
+	size_t i;
+
+	new_spool(spool);
+	init_ok(spool, T0, &POLC, &rep);
+	ck_assert_uint_eq(rep.created_mix, 1);
+	kr = open_ok(spool);
+	ck_assert_uint_eq(kr->nmix, 1);
+	ck_assert(exists(p(spool, "replay", rpl_name(kr->mixinfo[0].id))));
+	/* lost: rotations and init leave it missing */
+	ck_assert_int_eq(unlink(p(spool, "replay", rpl_name(kr->mixinfo[0].id))), 0);
+	ck_assert(keys_rotate(kr, T0 + DAY, &POLC, &rep, err, sizeof err) == KEYS_OK);
+	ck_assert(!exists(p(spool, "replay", rpl_name(kr->mixinfo[0].id))));
+	init_ok(spool, T0 + DAY, &POLC, &rep);
+	ck_assert(!exists(p(spool, "replay", rpl_name(kr->mixinfo[0].id))));
+	/* the successor (made 7 days before the first expires) comes with its own */
+	ck_assert(keys_rotate(kr, T0 + 24 * DAY, &POLC, &rep, err, sizeof err) == KEYS_OK);
+	ck_assert_uint_eq(rep.created_mix, 1);
+	ck_assert_uint_eq(kr->nmix, 2);
+	for (i = 0; i < kr->nmix; i++)
+		ck_assert_int_eq(exists(p(spool, "replay", rpl_name(kr->mixinfo[i].id))),
+		    kr->mixinfo[i].created == T0 + 24 * DAY);
+	keys_close(kr);
+}
+END_TEST
+
 START_TEST(test_stray_tmp)
 {
 	uint8_t junk[MIXFILE_LEN], before[MIXFILE_LEN], after[MIXFILE_LEN];
@@ -981,7 +1017,7 @@ END_TEST
 
 START_TEST(test_toomany)
 {
-	static const struct keys_policy tight = { DAY, 30 * DAY, DAY };
+	static const struct keys_policy tight = { DAY, 30 * DAY, DAY, 0 };
 	char spool[PATH_MAX], err[KEYS_ERR_MAX] = "";
 	struct keys_report rep;
 	struct keyring *kr;
@@ -1081,6 +1117,7 @@ keys_suite(void)
 	tcase_add_test(tc, test_downtime);
 	tcase_add_test(tc, test_live_order);
 	tcase_add_test(tc, test_orphan_cache);
+	tcase_add_test(tc, test_cache_with_key);
 	tcase_add_test(tc, test_stray_tmp);
 	tcase_add_loop_test(tc, test_corrupt, 0, NCORRUPT);
 	tcase_add_test(tc, test_retire_cache_failure);

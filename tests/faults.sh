@@ -148,6 +148,28 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 rx_commit bad "$M/g1.eml" "everything restored, mail retried"
 
+echo "--- (c) a lost replay cache is never made again empty"
+rpl=$(ls "$(node_spool bad)"/replay/*.rpl | head -n 1)
+as_user mv "$rpl" "$T/bad/cache.away"
+mixnode -c "$(node_conf bad)" keys >"$T/bad/keys.out" 2>&1
+expect_eq "keys with a live key's cache lost: exit status" "$?" 75
+grep -q "replay cache of live mix key [0-9a-f]* is missing" "$T/bad/keys.out" &&
+	ok "keys names the key whose cache is lost" ||
+	{ not_ok "keys does not say the cache is lost"; sed 's/^/  | /' "$T/bad/keys.out"; }
+[ -e "$rpl" ] && not_ok "keys made a new empty cache for a live key" ||
+	ok "keys made no new cache"
+mixnode -c "$(node_conf bad)" init >/dev/null 2>&1
+expect_eq "init with a live key's cache lost: exit status" "$?" 75
+[ -e "$rpl" ] && not_ok "init made a new empty cache for a live key" || ok "init made no new cache"
+rx_fail bad "$M/g1.eml" "a pooled packet again, its key's cache lost"
+as_user mv "$T/bad/cache.away" "$rpl"
+mixnode -c "$(node_conf bad)" keys >/dev/null 2>&1
+expect_eq "keys with the cache back" "$?" 0
+snap bad
+receive bad "$M/g1.eml"
+expect_rc "the cache back, the packet again" 0
+delta bad "drop_replay=1" "the cache back, the packet again"
+
 # The MIME helper (mixnode-mime) missing or failing: a mail that needs it
 # is kept by the MTA (75); a mail whose raw text holds the packet does not
 # need it. Then a crashing helper: the same input would crash it on every
