@@ -147,7 +147,7 @@ pool_mean(const uint64_t *v, char out[32])
 	uint64_t pool = v[STATS_POOL_SIZE], rounds = v[STATS_ROUNDS], q, r, tenths;
 
 	if (rounds == 0)
-		return strcpy(out, "-");
+		return "-";
 	q = pool / rounds;
 	r = pool % rounds;		/* r < rounds */
 	if (rounds <= (UINT64_MAX - rounds) / 10)
@@ -184,7 +184,7 @@ when(struct sink *k, int64_t t, enum when_form form, char out[TIME_BUF])
 	if (n == 0) {
 		if (k->err == 0)
 			k->err = EINVAL;
-		return strcpy(out, "?");
+		return "?";
 	}
 	return out;
 }
