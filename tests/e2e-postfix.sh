@@ -64,14 +64,9 @@ MTA_PIPE_USER=$TESTUSER
 cp "$B/src/mixmail" "$B/tests/relay-send" "$T/bin/" &&
 	chmod 0755 "$T/bin/mixmail" "$T/bin/relay-send" || hard "cannot stage mixmail and relay-send"
 
-# libESMTP trips ASan's strict_string_checks with a false positive
-# (src/relay.c explains): suppress reports from interceptors it calls.
-# mta_postfix_hook hands ASAN_OPTIONS to the hooks Postfix runs.
-if [ -n "${ASAN_OPTIONS:-}" ]; then
-	echo 'interceptor_via_lib:libesmtp.so' >"$T/asan.supp" && chmod 0644 "$T/asan.supp" ||
-		hard "cannot write $T/asan.supp"
-	export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$T/asan.supp"
-fi
+# libESMTP's false positive under ASan (lib.sh); mta_postfix_hook hands
+# ASAN_OPTIONS, suppressions included, to the hooks Postfix runs
+asan_libesmtp
 
 NODES="n1 n2 n3"
 EXIT_FROM="Anonymous <nobody@mix-n3.test>"

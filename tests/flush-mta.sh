@@ -29,13 +29,7 @@ fi
 MTA_PIPE_USER=$TESTUSER
 . "$S/tests/mta-lib.sh"
 
-# libESMTP trips ASan's strict_string_checks with a false positive
-# (src/relay.c explains): suppress reports from interceptors it calls.
-if [ -n "${ASAN_OPTIONS:-}" ]; then
-	echo 'interceptor_via_lib:libesmtp.so' >"$T/asan.supp" && chmod 0644 "$T/asan.supp" ||
-		hard "cannot write $T/asan.supp"
-	export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$T/asan.supp"
-fi
+asan_libesmtp	# libESMTP's false positive under ASan (lib.sh)
 
 mta_tmpdir || hard "cannot make the MTA directory"
 PORT=$(mta_free_port) || hard "no free port"

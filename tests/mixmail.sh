@@ -342,10 +342,7 @@ grep -q "NOT handed over: cannot create a file" "$T/mm.err" && ok "the mail is n
 
 # --- 4. SMTP through a private Postfix -----------------------------------------------
 if why=$(mta_usable); then
-	if [ -n "${ASAN_OPTIONS:-}" ]; then	# libESMTP's false positive (src/relay.c)
-		echo 'interceptor_via_lib:libesmtp.so' >"$T/asan.supp" && chmod 0644 "$T/asan.supp"
-		export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$T/asan.supp"
-	fi
+	asan_libesmtp	# libESMTP's false positive under ASan (lib.sh)
 	mta_tmpdir || hard "cannot make the MTA directory"
 	PORT=$(mta_free_port) || hard "no free port"
 	mta_postfix_start "$MTA_DIR" "$PORT" || { not_ok "the private Postfix did not start"; finish; }

@@ -35,14 +35,7 @@ MTA_PIPE_USER=$TESTUSER
 [ -x "$B/tests/relay-send" ] || hard "$B/tests/relay-send is not built (make check builds it)"
 cp "$B/tests/relay-send" "$T/bin/" && chmod 0755 "$T/bin/relay-send" ||
 	hard "cannot stage relay-send"
-# In a sanitized build, libESMTP's header table trips ASan's
-# strict_string_checks with a false positive (src/relay.c explains):
-# suppress reports from interceptors called by libESMTP, nothing else.
-if [ -n "${ASAN_OPTIONS:-}" ]; then
-	echo 'interceptor_via_lib:libesmtp.so' >"$T/asan.supp" && chmod 0644 "$T/asan.supp" ||
-		hard "cannot write $T/asan.supp"
-	export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$T/asan.supp"
-fi
+asan_libesmtp	# libESMTP's false positive under ASan (lib.sh)
 HELO=relay-test.invalid
 SENDER=node@relay.test
 M=$T/msgs
