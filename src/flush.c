@@ -532,6 +532,9 @@ run(struct flusher *f)
 	}
 	if (fl_exit_deliver_ready(f) != 0)
 		goto out;
+	/* the node's own mail: auto-replies and complaints (not mixed: no user data) */
+	if (fl_outbox(f) != 0)
+		goto out;
 	rc = 0;
 out:
 	pool_list_free(due, ndue);
@@ -548,7 +551,8 @@ summary(const struct flusher *f)
 	const uint64_t *c = f->count;
 
 	msg_info("flush: pool %llu, sent %llu (forward %llu, deliver %llu, dummy %llu), "
-	    "deferred %llu, failed %llu, refused %llu, fragments stored %llu",
+	    "deferred %llu, failed %llu, refused %llu, fragments stored %llu, "
+	    "outbox sent %llu, outbox failed %llu",
 	    (unsigned long long)c[STATS_POOL_SIZE],
 	    (unsigned long long)(c[STATS_OUT_FORWARD] + c[STATS_OUT_DELIVER] + c[STATS_OUT_DUMMY]),
 	    (unsigned long long)c[STATS_OUT_FORWARD], (unsigned long long)c[STATS_OUT_DELIVER],
@@ -556,7 +560,8 @@ summary(const struct flusher *f)
 	    (unsigned long long)c[STATS_OUT_FAILED],
 	    (unsigned long long)(c[STATS_REFUSE_SIZE] + c[STATS_REFUSE_RCPTS] +
 	    c[STATS_REFUSE_BLOCKED] + c[STATS_REFUSE_HEADER] + c[STATS_DROP_BODY]),
-	    (unsigned long long)c[STATS_FRAG_STORED]);
+	    (unsigned long long)c[STATS_FRAG_STORED],
+	    (unsigned long long)c[STATS_OUTBOX_SENT], (unsigned long long)c[STATS_OUTBOX_FAILED]);
 }
 
 int

@@ -95,5 +95,6 @@ int fl_dummies(struct flusher *f, uint64_t inbound, struct dummy **out, size_t *
 int fl_exit_open(struct flusher *f);
 int fl_exit_deliver_ready(struct flusher *f);
 int fl_write_file(const char *tmp, const char *path, const void *data, size_t len);
+int fl_outbox(struct flusher *f);		/* the outbox: 0, or -1 (retry next run) */
 
 #endif

@@ -2,7 +2,8 @@
  * flush_out.c - the flusher's setup and what it sends: the mail around a
  * packet, dummies, the exit's final-hop mail under its policy, long
  * messages from the fragment store, and a middleman's re-wrap of a
- * final-hop packet for an exit (flush_impl.h).
+ * final-hop packet for an exit (flush_impl.h), and the outbox: the
+ * node's own auto-replies and forwarded complaints (doc/autoreply.md).
  *
  * Every mail this node sends to another node has one shape (pkt_mail):
  * From (this node), To (the next hop), Date, a random Message-ID, MIME
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "mem.h"
 #include "nodedb.h"
+#include "outbox.h"
 #include "pktmail.h"
 
 #define PATTERNS_MAX	10000	/* lines of a policy file */
@@ -36,6 +38,9 @@
 #define DUMMIES_MAX	1000	/* per round */
 #define INBOUND_MAX	100000	/* inbound packets weighed for dummies */
 #define READY_MAX	1000	/* long messages delivered per run */
+#define OUTBOX_BATCH	32	/* outbox entries per relay batch */
+#define OUTBOX_RUN_MAX	10000	/* outbox entries looked at per run */
+#define OUTBOX_TMP_AGE	86400	/* strays in outbox/tmp/ older than this go */
 
 /* ---- small things --------------------------------------------------------- */
 
@@ -708,5 +713,99 @@ fl_exit_deliver_ready(struct flusher *f)
 	}
 	for (i = 0; i < nskip; i++)
 		mem_free(skip[i]);
+	return rc;
+}
+
+/* ---- the outbox ------------------------------------------------------------- */
+
+/* outbox_gone - an entry leaves the outbox for good (sent, refused, too old, damaged) */
+static int
+outbox_gone(struct flusher *f, const char *name, enum stats_counter c)
+{
+	if (outbox_remove(f->n->spool, name) != 0) {
+		msg_warn("outbox: an entry could not be removed: %s", strerror(errno));
+		return -1;
+	}
+	fl_count(f, c, 1);
+	return 0;
+}
+
+/* outbox_batch - send names[0..n) (at most OUTBOX_BATCH) and settle each */
+static int
+outbox_batch(struct flusher *f, char *const *names, size_t n)
+{
+	struct outbox_entry e[OUTBOX_BATCH];
+	struct relay_msg m[OUTBOX_BATCH];
+	const char *rcpt[OUTBOX_BATCH][1];
+	size_t idx[OUTBOX_BATCH], nm = 0, i;
+	enum outbox_err oe;
+	char err[256];
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		oe = outbox_read(f->n->spool, names[i], &e[nm]);
+		if (oe == OUTBOX_ERR_IO) {
+			if (errno == ENOENT)
+				continue;	/* gone meanwhile */
+			msg_warn("outbox: an entry could not be read: %s", strerror(errno));
+			rc = -1;
+			continue;
+		}
+		if (oe == OUTBOX_ERR_FORMAT) {
+			msg_warn("outbox: a damaged entry removed");
+			if (outbox_gone(f, names[i], STATS_OUTBOX_FAILED) != 0)
+				rc = -1;
+			continue;
+		}
+		idx[nm] = i;
+		memset(&m[nm], 0, sizeof m[nm]);
+		rcpt[nm][0] = e[nm].rcpt;
+		m[nm].sender = e[nm].sender;
+		m[nm].rcpt = rcpt[nm];
+		m[nm].nrcpt = 1;
+		m[nm].data = e[nm].data;
+		m[nm].len = e[nm].len;
+		nm++;
+	}
+	if (nm > 0 && relay_send(&f->relay, m, nm, err, sizeof err) < nm)
+		msg_warn("relay %s (outbox): %s", f->relay_name, err);
+	for (i = 0; i < nm; i++) {
+		const char *name = names[idx[i]];
+
+		if (m[i].result == RELAY_SENT) {
+			if (outbox_gone(f, name, STATS_OUTBOX_SENT) != 0)
+				rc = -1;
+		} else if (m[i].result == RELAY_PERM ||
+		    (int64_t)f->n->now - e[i].created > f->retry_max_age) {
+			if (outbox_gone(f, name, STATS_OUTBOX_FAILED) != 0)
+				rc = -1;
+		}
+		/* RELAY_TEMP within retry_max_age: stays for the next flush */
+		outbox_entry_free(&e[i]);
+	}
+	return rc;
+}
+
+int
+fl_outbox(struct flusher *f)
+{
+	char **names = NULL;
+	size_t total = 0, n, i, k, removed;
+	int rc = 0;
+
+	removed = outbox_clean_tmp(f->n->spool, f->n->now, OUTBOX_TMP_AGE);
+	if (removed > 0)
+		msg_info("removed %zu stray file%s from outbox/tmp/", removed, removed == 1 ? "" : "s");
+	if (outbox_list(f->n->spool, &names, &total) != 0) {
+		msg_warn("outbox: %s", strerror(errno));
+		return -1;
+	}
+	n = total < OUTBOX_RUN_MAX ? total : OUTBOX_RUN_MAX;	/* the rest: next run */
+	for (i = 0; i < n; i += k) {
+		k = n - i < OUTBOX_BATCH ? n - i : OUTBOX_BATCH;
+		if (outbox_batch(f, names + i, k) != 0)
+			rc = -1;
+	}
+	outbox_list_free(names, total);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "autoreply.h"
 #include "descriptor.h"
 #include "keys.h"
 #include "log.h"
@@ -26,12 +27,14 @@
 #include "mem.h"
 #include "mixnode.h"
 #include "nodeconf.h"
+#include "nodepage.h"
 #include "pool.h"
 #include "replay.h"
 #include "stats.h"
 #include "statsreport.h"
 
-#define SPOOL_SUBDIRS	"tmp", "pool", "out", "sending", "defer", "failed", "corrupt", "frag"
+#define SPOOL_SUBDIRS	"tmp", "pool", "out", "sending", "defer", "failed", "corrupt", "frag", \
+	"outbox", "outbox/tmp", "operator", "operator/tmp", "operator/new", "operator/cur"
 #define DESC_FILE	"descriptor"
 #define FLUSH_HELPER	"mixnode-flush"
 
@@ -422,7 +425,169 @@ cmd_keys(const char *conf_path, int argc, char **argv)
 	return status;
 }
 
-/* cmd_publish - mixnode publish: rotate, sign, write SPOOL/descriptor */
+/* The files publish --out writes, all public (doc/node-page.md) */
+#define OUT_MODE	0644
+
+/*
+ * out_file - DIR/name gets exactly data, mode OUT_MODE: a temporary file
+ * in DIR with a random dot name (O_EXCL), written, synced, renamed over
+ * name. The caller syncs DIR once all are in place. 0 or -1 (errno).
+ */
+static int
+out_file(const char *dir, const char *name, const char *data, size_t len)
+{
+	size_t tlen = strlen(dir) + strlen(name) + 16, off = 0;
+	char *tmp = mem_alloc(tlen), *path = path_join(dir, name);
+	ssize_t w;
+	int fd, ok, saved;
+
+	(void)snprintf(tmp, tlen, "%s/.%s.XXXXXX", dir, name);
+	if ((fd = mkstemp(tmp)) < 0) {
+		saved = errno;
+		mem_free(tmp);
+		mem_free(path);
+		errno = saved;
+		return -1;
+	}
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	/* fchmod, not the umask: the files are published */
+	ok = off == len && fchmod(fd, OUT_MODE) == 0 && fsync(fd) == 0;
+	saved = errno;
+	if (close(fd) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok)
+		(void)unlink(tmp);
+	mem_free(tmp);
+	mem_free(path);
+	errno = saved;
+	return ok ? 0 : -1;
+}
+
+/*
+ * out_settings - the settings the page shows beside the descriptor: those
+ * the mixing strategy uses (doc/mixing.md), and an exit's limits
+ */
+static size_t
+out_settings(const struct node *n, struct nodepage_setting *set, size_t max)
+{
+	static const struct {
+		const char *strategy;
+		const char *names[3];
+	} uses[] = {
+		{ "threshold", { "mix_threshold", NULL, NULL } },
+		{ "timed", { "mix_interval", NULL, NULL } },
+		{ "threshold-timed", { "mix_threshold", "mix_interval", NULL } },
+		{ "mixmaster", { "mix_interval", "mix_min_pool", "mix_rate_permille" } },
+		{ "binomial", { "mix_interval", "mix_min_pool", "mix_rate_permille" } },
+	};
+	static const char *const exit_names[] = { "exit_max_size", "exit_max_recipients" };
+	const char *mixing = conf_get(&n->conf, "mixing");
+	size_t i, j, k = 0;
+
+	for (i = 0; i < sizeof uses / sizeof *uses; i++)
+		if (strcmp(mixing, uses[i].strategy) == 0)
+			for (j = 0; j < 3 && uses[i].names[j] != NULL && k < max; j++, k++) {
+				set[k].name = uses[i].names[j];
+				set[k].value = conf_get(&n->conf, uses[i].names[j]);
+			}
+	if (conf_get_bool(&n->conf, "exit"))
+		for (j = 0; j < sizeof exit_names / sizeof *exit_names && k < max; j++, k++) {
+			set[k].name = exit_names[j];
+			set[k].value = conf_get(&n->conf, exit_names[j]);
+		}
+	return k;
+}
+
+/*
+ * publish_out - publish --out DIR: the descriptor, the statistics report
+ * as text and JSON and the node page, each replaced whole; then DIR
+ * synced. Exit status.
+ */
+static int
+publish_out(const struct node *n, const struct descriptor *d, const char *text, size_t len,
+    const char *dir)
+{
+	static const char *const names[] = { "stats.txt", "stats.json", "index.html" };
+	struct nodepage_setting set[NODEPAGE_SETTINGS_MAX];
+	struct statsreport_info si;
+	struct nodepage_info pi;
+	struct stats_snapshot *s = mem_alloc(sizeof *s);
+	char *buf[3] = { NULL, NULL, NULL };
+	size_t blen[3] = { 0, 0, 0 }, i;
+	FILE *fp;
+	int status = EX_OK_, rc, dfd;
+
+	if (stats_read(n->spool, n->now, s) != 0) {
+		fprintf(stderr, "mixnode: publish: statistics: %s\n", strerror(errno));
+		mem_free(s);
+		return EX_TEMPFAIL_;
+	}
+	si.node = conf_get(&n->conf, "name");
+	si.now = (int64_t)n->now;
+	si.mixing = conf_get(&n->conf, "mixing");
+	si.exit = conf_get_bool(&n->conf, "exit");
+	pi.desc = d;
+	pi.settings = set;
+	pi.nsettings = out_settings(n, set, NODEPAGE_SETTINGS_MAX);
+	pi.now = (int64_t)n->now;
+	for (i = 0; i < 3 && status == EX_OK_; i++) {
+		if ((fp = open_memstream(&buf[i], &blen[i])) == NULL)
+			msg_fatal("publish: open_memstream: %s", strerror(errno));
+		if (i == 0)
+			rc = statsreport_write(fp, STATSREPORT_TEXT, s, &si);
+		else if (i == 1)
+			rc = statsreport_write(fp, STATSREPORT_JSON, s, &si);
+		else
+			rc = nodepage_write(fp, &pi, s);
+		if (fclose(fp) != 0 || rc != 0) {
+			fprintf(stderr, "mixnode: publish: %s: %s\n", names[i], strerror(errno));
+			status = EX_TEMPFAIL_;
+		}
+	}
+	if (status == EX_OK_ && out_file(dir, DESC_FILE, text, len) != 0) {
+		fprintf(stderr, "mixnode: publish: %s/%s: %s\n", dir, DESC_FILE, strerror(errno));
+		status = EX_TEMPFAIL_;
+	}
+	for (i = 0; i < 3 && status == EX_OK_; i++)
+		if (out_file(dir, names[i], buf[i], blen[i]) != 0) {
+			fprintf(stderr, "mixnode: publish: %s/%s: %s\n", dir, names[i],
+			    strerror(errno));
+			status = EX_TEMPFAIL_;
+		}
+	if (status == EX_OK_) {
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+			fprintf(stderr, "mixnode: publish: %s: %s\n", dir, strerror(errno));
+			status = EX_TEMPFAIL_;
+		}
+		if (dfd >= 0)
+			(void)close(dfd);
+	}
+	for (i = 0; i < 3; i++)
+		free(buf[i]);
+	mem_free(s);
+	return status;
+}
+
+/*
+ * cmd_publish - mixnode publish [--out DIR]: rotate, sign, write
+ * SPOOL/descriptor; with --out also the public files of DIR
+ */
 int
 cmd_publish(const char *conf_path, int argc, char **argv)
 {
@@ -430,13 +595,28 @@ cmd_publish(const char *conf_path, int argc, char **argv)
 	struct keyring *kr = NULL;
 	struct descriptor d;
 	struct node n;
+	struct stat sb;
 	enum desc_err de;
+	const char *out = NULL;
 	char *text = NULL, *path;
 	size_t len;
 	int status;
 
-	if (no_args("publish", argc, argv) != 0)
+	if (argc == 2 && strcmp(argv[0], "--out") == 0 && argv[1][0] != '\0')
+		out = argv[1];
+	else if (argc != 0) {
+		fprintf(stderr, "mixnode: publish: unknown arguments (usage: publish [--out DIR])\n");
 		return EX_USAGE_;
+	}
+	/* DIR is the operator's (a web server's directory): never made here */
+	if (out != NULL && stat(out, &sb) != 0) {
+		fprintf(stderr, "mixnode: publish: %.200s: %s\n", out, strerror(errno));
+		return EX_CONFIG_;
+	}
+	if (out != NULL && !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "mixnode: publish: %.200s: not a directory\n", out);
+		return EX_CONFIG_;
+	}
 	if ((status = load(&n, conf_path)) != EX_OK_)
 		return status;
 	if ((status = open_keys(&n, &kr)) == EX_OK_)
@@ -454,10 +634,12 @@ cmd_publish(const char *conf_path, int argc, char **argv)
 		if (write_file_atomic(path, text, len, 0644) != 0) {
 			fprintf(stderr, "mixnode: publish: %s: %s\n", path, strerror(errno));
 			status = EX_TEMPFAIL_;
-		} else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
-			status = EX_TEMPFAIL_;
+		} else if (out != NULL)
+			status = publish_out(&n, &d, text, len, out);
 		mem_free(path);
 	}
+	if (status == EX_OK_ && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0))
+		status = EX_TEMPFAIL_;
 	free(text);
 	keys_close(kr);
 	node_free(&n);
@@ -674,6 +856,13 @@ cmd_check(const char *conf_path, int argc, char **argv)
 	if ((status = load(&n, conf_path)) != EX_OK_)
 		return status;
 	printf("ok: configuration %s\n", n.conf_path);
+	{
+		struct ar_settings set;
+		char err[CONF_ERR_MAX];
+
+		if (autoreply_settings(&n.conf, &set, err, sizeof err) != 0)
+			problem(&ck, "%s", err);
+	}
 	check_dir(&ck, n.spool);
 	for (i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
 		sub = path_join(n.spool, subdirs[i]);

@@ -11,6 +11,15 @@
  *
  * Every drop is counted by reason (src/stats.h) and logged with the reason
  * and a random local ID; commits are counted, not logged.
+ *
+ * Mail that holds no packet (doc/autoreply.md): a request (Subject
+ * remailer-key and the like, as mixnode-mime classifies it) is answered
+ * through SPOOL/outbox/, within the rate limits and unless a loop signal
+ * forbids it; a mail the MTA passed for complaints_address is forwarded
+ * to operator_address the same way; anything else is kept in the bounded
+ * SPOOL/operator/ Maildir or dropped, as other_mail says. Each of these
+ * is committed durably before the hook exits 0, and any transient trouble
+ * exits 75 with nothing changed.
  */
 #include <config.h>
 
@@ -24,12 +33,14 @@
 #include <unistd.h>
 
 #include "armor.h"
+#include "autoreply.h"
 #include "fdio.h"
 #include "keys.h"
 #include "log.h"
 #include "mcrypto.h"
 #include "mem.h"
 #include "mixnode.h"
+#include "outbox.h"
 #include "pkt.h"
 #include "pool.h"
 #include "replay.h"
@@ -47,6 +58,13 @@ enum found {
 	FOUND_LIMIT,		/* a size or nesting bound was hit: drop_limit */
 	FOUND_UNPARSEABLE,	/* not a mail message: drop_parse */
 	FOUND_TEMPFAIL		/* the MIME helper could not run: exit 75 */
+};
+
+/* The envelope the MTA passed, and the auto-reply settings */
+struct envelope {
+	const char *sender;	/* NULL: not given */
+	const char *recipient;	/* NULL: not given */
+	struct ar_settings set;
 };
 
 /* One mail in memory, bounded by max_message_size */
@@ -136,7 +154,8 @@ tempfail(const struct node *n, const char *what)
  * fail the same way on every retry, so the mail is dropped as a limit.
  */
 static enum found
-mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char **why)
+mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], struct ar_class *cls,
+    const char **why)
 {
 	char path[4096];
 	int in[2], out[2], st;
@@ -210,6 +229,10 @@ mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char 
 		*why = "not parseable as a mail message";
 		return FOUND_UNPARSEABLE;
 	case 3:
+		/* the classification line; anything else classifies as nothing */
+		if (autoreply_class_parse((const char *)pkt, got, cls) != 0)
+			memset(cls, 0, sizeof *cls);
+		mcrypto_wipe(pkt, got);
 		*why = "no packet armor in the mail";
 		return FOUND_NOTHING;
 	case 4:
@@ -234,13 +257,15 @@ mime_extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char 
  * packet is the MIME structure parsed, by mixnode-mime.
  */
 static enum found
-extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], const char **why)
+extract(const uint8_t *mail, size_t len, uint8_t pkt[PKT_SIZE], struct ar_class *cls,
+    const char **why)
 {
+	memset(cls, 0, sizeof *cls);
 	if (armor_search((const char *)mail, len, pkt) == ARMOR_OK) {
 		*why = "packet found";
 		return FOUND_PACKET;
 	}
-	return mime_extract(mail, len, pkt, why);
+	return mime_extract(mail, len, pkt, cls, why);
 }
 
 /* found_drop - the counter for a mail without a usable packet */
@@ -280,6 +305,214 @@ unwrap_drop(enum pkt_err e)
 	default:
 		return STATS_DROP_KEY;
 	}
+}
+
+/* ---- mail without a packet (doc/autoreply.md) ------------------------------ */
+
+/* local_id - a random ID for one log line */
+static void
+local_id(char hex[13])
+{
+	uint8_t id[6];
+
+	mcrypto_random(NULL, id, sizeof id);
+	mcrypto_hex(hex, id, sizeof id);
+}
+
+/*
+ * other - a mail that is neither a packet nor a request: kept in the
+ * operator's Maildir or dropped (other_mail). Counted as drop_nopacket
+ * either way, and as other_kept or other_full.
+ */
+static int
+other(const struct node *n, const struct envelope *env, const struct inmail *m, const char *why)
+{
+	char hex[13];
+
+	if (env->set.other != AR_OTHER_KEEP)
+		return drop(n, STATS_DROP_NOPACKET, why);
+	switch (outbox_maildir_deliver(n->spool, m->buf, m->len, env->set.other_max_count,
+	    env->set.other_max_bytes, n->lock_ms)) {
+	case OUTBOX_KEPT:
+		local_id(hex);
+		count(n, STATS_DROP_NOPACKET);
+		count(n, STATS_OTHER_KEPT);
+		msg_info("mail %s without a packet kept for the operator", hex);
+		return EX_OK_;
+	case OUTBOX_FULL:
+		count(n, STATS_OTHER_FULL);
+		return drop(n, STATS_DROP_NOPACKET, "no packet; the operator's mailbox is full");
+	default:
+		return tempfail(n, strerror(errno));
+	}
+}
+
+/*
+ * queue - commit mail for rcpt to the outbox, then count it against the
+ * rate limits (key NULL: only the hourly total) in the locked table r.
+ * If the count cannot be written, the entry is taken back: 75 leaves
+ * nothing. Returns the exit status.
+ */
+static int
+queue(const struct node *n, struct ar_rate *r, const uint8_t *key, enum outbox_kind kind,
+    const char *rcpt, uint8_t *mail, size_t len)
+{
+	struct outbox_entry e;
+	char name[OUTBOX_NAME_LEN + 1];
+	int saved;
+
+	memset(&e, 0, sizeof e);
+	e.kind = kind;
+	e.created = (int64_t)n->now;
+	(void)snprintf(e.rcpt, sizeof e.rcpt, "%s", rcpt);	/* sender "": <> (RFC 3834) */
+	e.data = mail;
+	e.len = len;
+	if (outbox_commit(n->spool, &e, name) != 0)
+		return tempfail(n, strerror(errno));
+	if (autoreply_rate_commit(r, key, (int64_t)n->now) != 0) {
+		saved = errno;
+		if (outbox_remove(n->spool, name) != 0)
+			msg_warn("an outbox entry could not be taken back: %s", strerror(errno));
+		return tempfail(n, strerror(saved));
+	}
+	mcrypto_wipe(&e, sizeof e);
+	return EX_OK_;
+}
+
+/* loop_reason - the first loop signal in bits, for the log */
+static const char *
+loop_reason(unsigned bits, const char *addr)
+{
+	if (addr[0] == '\0')
+		return "no valid reply address";
+	if (bits & AR_LOOP_NULL_SENDER)
+		return "empty envelope sender";
+	if (bits & AR_LOOP_AUTO)
+		return "Auto-Submitted";
+	if (bits & AR_LOOP_PRECEDENCE)
+		return "Precedence";
+	if (bits & AR_LOOP_LIST)
+		return "list mail";
+	if (bits & AR_LOOP_DAEMON)
+		return "a daemon's or no-reply address";
+	return "the node's own address";
+}
+
+/* request - answer a request (a classified command) or refuse it */
+static int
+request(const struct node *n, const struct envelope *env, const struct ar_class *cls)
+{
+	const char *addr = conf_get(&n->conf, "address");
+	struct ar_node an = { &n->conf, &env->set, n->spool, (int64_t)n->now };
+	struct ar_rate *r = NULL;
+	enum ar_rate_verdict v;
+	uint8_t key[AR_HASH_BYTES], *mail = NULL;
+	char hex[13], id[AR_ID_HEX + 1], *body = NULL;
+	size_t blen = 0, mlen = 0;
+	unsigned loop = cls->loop;
+	int status;
+
+	if (env->sender != NULL && (env->sender[0] == '\0' || strcmp(env->sender, "<>") == 0))
+		loop |= AR_LOOP_NULL_SENDER;
+	if (cls->addr[0] != '\0' && autoreply_addr_equal(cls->addr, addr))
+		loop |= AR_LOOP_SELF;
+	local_id(hex);
+	if (loop != 0 || cls->addr[0] == '\0') {
+		count(n, STATS_REPLY_LOOP);
+		msg_info("request %s not answered: loop protection (%s)", hex,
+		    loop_reason(loop, cls->addr));
+		return EX_OK_;
+	}
+	if (autoreply_requester_key(n->spool, cls->addr, key) != 0)
+		return tempfail(n, strerror(errno));
+	if (autoreply_body(&an, cls->cmd, &body, &blen) != 0) {
+		status = tempfail(n, strerror(errno));
+		goto out;
+	}
+	autoreply_random_hex(id);
+	if (autoreply_compose(addr, cls->addr, cls->cmd, (int64_t)n->now, id, body, blen,
+	    &mail, &mlen) != 0) {
+		/* the addresses were checked: this is a bug */
+		msg_panic("autoreply_compose refused checked addresses");
+	}
+	if (autoreply_rate_open(n->spool, n->lock_ms, &r) != 0) {
+		status = tempfail(n, strerror(errno));
+		goto out;
+	}
+	v = autoreply_rate_file_check(r, key, (int64_t)n->now, env->set.per_requester,
+	    env->set.per_hour);
+	if (v != AR_RATE_OK) {
+		count(n, STATS_REPLY_RATE);
+		msg_info("request %s not answered: %s", hex, v == AR_RATE_TOTAL ?
+		    "the hourly limit of replies is reached" : "this requester's daily limit is reached");
+		status = EX_OK_;
+		goto out;
+	}
+	status = queue(n, r, key, OUTBOX_REPLY, cls->addr, mail, mlen);
+	if (status == EX_OK_)
+		count(n, STATS_REPLY_QUEUED);
+out:
+	autoreply_rate_close(r);
+	mcrypto_wipe(key, sizeof key);
+	if (mail != NULL) {
+		mcrypto_wipe(mail, mlen);
+		mem_free(mail);
+	}
+	mem_free(body);
+	return status;
+}
+
+/*
+ * complaint - a mail the MTA passed for complaints_address: forwarded to
+ * operator_address as an attachment, within the hourly total; beyond it,
+ * treated as other mail.
+ */
+static int
+complaint(const struct node *n, const struct envelope *env, const struct inmail *m)
+{
+	struct ar_rate *r = NULL;
+	uint8_t *mail = NULL;
+	char id[AR_ID_HEX + 1], boundary[AR_ID_HEX + 1], hex[13];
+	size_t mlen = 0;
+	int status, tries;
+
+	if (autoreply_rate_open(n->spool, n->lock_ms, &r) != 0)
+		return tempfail(n, strerror(errno));
+	if (autoreply_rate_file_check(r, NULL, (int64_t)n->now, 0, env->set.per_hour) != AR_RATE_OK) {
+		autoreply_rate_close(r);
+		local_id(hex);
+		msg_info("complaint %s not forwarded: the hourly limit is reached", hex);
+		return other(n, env, m, "complaint over the hourly limit");
+	}
+	autoreply_random_hex(id);
+	for (tries = 0; tries < 8; tries++) {
+		autoreply_random_hex(boundary);
+		if (autoreply_complaint(conf_get(&n->conf, "address"), env->set.operator_addr,
+		    conf_get(&n->conf, "name"), (int64_t)n->now, id, boundary, m->buf, m->len,
+		    &mail, &mlen) == 0)
+			break;
+	}
+	if (mail == NULL) {
+		autoreply_rate_close(r);
+		return other(n, env, m, "complaint not composed");
+	}
+	status = queue(n, r, NULL, OUTBOX_COMPLAINT, env->set.operator_addr, mail, mlen);
+	autoreply_rate_close(r);
+	mcrypto_wipe(mail, mlen);
+	mem_free(mail);
+	if (status == EX_OK_)
+		count(n, STATS_OTHER_FORWARDED);
+	return status;
+}
+
+/* nopacket - a mail in which no packet armor was found */
+static int
+nopacket(const struct node *n, const struct envelope *env, const struct inmail *m,
+    const struct ar_class *cls, const char *why)
+{
+	if (env->set.enabled && cls->cmd != AR_NONE)
+		return request(n, env, cls);
+	return other(n, env, m, why);
 }
 
 /*
@@ -356,13 +589,14 @@ commit(const struct node *n, const struct keyring *kr, const struct keys_mixinfo
  * node with a key problem defers mail instead of dropping it.
  */
 static int
-process(const struct node *n)
+process(const struct node *n, const struct envelope *env)
 {
 	const struct pkt_key *live[KEYS_MAX_MIX];
 	const struct keys_mixinfo *info[KEYS_MAX_MIX];
 	struct keyring *kr = NULL;
 	struct pkt_result res;
 	struct inmail m;
+	struct ar_class cls;
 	enum found found;
 	enum pkt_err pe;
 	enum keys_err ke;
@@ -393,10 +627,20 @@ process(const struct node *n)
 		status = drop(n, STATS_DROP_NOPACKET, "empty mail");
 		goto done;
 	}
+	if (env->recipient != NULL && env->set.complaints[0] != '\0' &&
+	    autoreply_addr_equal(env->recipient, env->set.complaints)) {
+		status = complaint(n, env, &m);
+		goto done;
+	}
 	pkt = mem_alloc(PKT_SIZE);
-	found = extract(m.buf, m.len, pkt, &why);
+	found = extract(m.buf, m.len, pkt, &cls, &why);
 	if (found == FOUND_TEMPFAIL) {
 		status = tempfail(n, why);
+		goto done;
+	}
+	if (found == FOUND_NOTHING) {
+		status = nopacket(n, env, &m, &cls, why);
+		mcrypto_wipe(&cls, sizeof cls);
 		goto done;
 	}
 	if (found != FOUND_PACKET) {
@@ -450,23 +694,34 @@ done:
 
 /*
  * cmd_receive - mixnode receive [SENDER [RECIPIENT]]. The envelope is
- * accepted for the MTA's convenience and deliberately not used: who sent
- * the mail to this node is nobody's business, not even the log's.
+ * used for two things only, and never logged or stored: RECIPIENT tells a
+ * mail for complaints_address, and an empty SENDER ("" or "<>") forbids an
+ * auto-reply. SENDER "-" means not given. Where the arguments are
+ * missing, Exim's pipe transport environment (SENDER, RECIPIENT; readable
+ * by the hook's user only) is used (doc/autoreply.md section 1).
  */
 int
 cmd_receive(const char *conf_path, int argc, char **argv)
 {
 	char err[CONF_ERR_MAX];
+	struct envelope env;
 	struct node n;
 	int status;
 
-	(void)argc;
-	(void)argv;
+	memset(&env, 0, sizeof env);
+	env.sender = argc >= 1 && strcmp(argv[0], "-") != 0 ? argv[0] : getenv("SENDER");
+	env.recipient = argc >= 2 && strcmp(argv[1], "-") != 0 ? argv[1] : getenv("RECIPIENT");
 	if (node_load(&n, conf_path, err, sizeof err) != 0) {
 		msg_warn("%s", err);
 		return tempfail(NULL, "configuration error");
 	}
-	status = process(&n);
+	if (autoreply_settings(&n.conf, &env.set, err, sizeof err) != 0) {
+		msg_warn("%s", err);
+		status = tempfail(NULL, "configuration error");
+		node_free(&n);
+		return status;
+	}
+	status = process(&n, &env);
 	node_free(&n);
 	return status;
 }

@@ -10,6 +10,8 @@
 
 #define DAY (24LL * 3600)
 
+static const char *const other_mail_choices[] = { "discard", "keep", NULL };
+
 const struct conf_setting nodeconf_table[] = {
 	{ "name", CONF_NAME, "mixnode", 0, 32, NULL,
 	    "the node's nickname in its descriptor" },
@@ -67,6 +69,27 @@ const struct conf_setting nodeconf_table[] = {
 	    "exit: file of header patterns whose messages are refused (empty: none)" },
 	{ "fragment_expire", CONF_DURATION, "2d", 3600, 30 * DAY, NULL,
 	    "exit: how long the parts of an incomplete long message are kept" },
+	/* mail that holds no packet: doc/autoreply.md */
+	{ "autoreply", CONF_BOOL, "yes", 0, 0, NULL,
+	    "answer the subjects remailer-key, -conf, -stats, -help and -adminkey" },
+	{ "autoreply_per_requester", CONF_INT, "3", 0, 100, NULL,
+	    "most auto-replies to one address a day (UTC)" },
+	{ "autoreply_per_hour", CONF_INT, "60", 0, 1000, NULL,
+	    "most auto-replies and forwarded complaints an hour, in all" },
+	{ "help_file", CONF_STRING, "", 0, 1024, NULL,
+	    "file sent for remailer-help (empty: the built-in text)" },
+	{ "admin_key_file", CONF_STRING, "", 0, 1024, NULL,
+	    "file sent for remailer-adminkey: the operator's key (empty: none)" },
+	{ "other_mail", CONF_ENUM, "discard", 0, 0, other_mail_choices,
+	    "mail that is neither a packet nor a request: discard, or keep in SPOOL/operator/" },
+	{ "other_mail_max_count", CONF_INT, "1000", 1, 1000000, NULL,
+	    "most mails kept in SPOOL/operator/ (new/ and cur/)" },
+	{ "other_mail_max_bytes", CONF_SIZE, "10M", 65536, 1073741824, NULL,
+	    "most bytes kept in SPOOL/operator/ (new/ and cur/)" },
+	{ "complaints_address", CONF_STRING, "", 0, 254, NULL,
+	    "mail the MTA passes for this address is forwarded to operator_address (empty: none)" },
+	{ "operator_address", CONF_STRING, "", 0, 254, NULL,
+	    "where complaints are forwarded" },
 };
 
 const size_t nodeconf_count = sizeof nodeconf_table / sizeof *nodeconf_table;

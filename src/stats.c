@@ -2,14 +2,19 @@
  * stats.c - the node's operational counters in SPOOL/stats (stats.h).
  *
  * doc/INTERNALS.md section 7 has the file byte by byte. In short: 106
- * records of 256 bytes, little-endian: a header (magic, version, shape), the
+ * records of 512 bytes, little-endian: a header (magic, version, shape), the
  * running totals, 24 hourly and 80 daily buckets. A record holds a start
- * time and up to 31 counters; a bucket's slot is its hour (day) number
+ * time and up to 63 counters; a bucket's slot is its hour (day) number
  * modulo 24 (80), and a bucket whose start is not the current hour (day)
- * is zeroed and restarted when it is next counted in. A 256-byte record
+ * is zeroed and restarted when it is next counted in. A 512-byte record
  * never straddles a 512-byte sector, so a write cut short by a crash can
  * lose increments but never pairs a bucket's start with another period's
  * counts.
+ *
+ * Version 1 files (256-byte records, at most 31 counters) are still read:
+ * stats_read converts them in memory, and stats_add replaces one, under
+ * its lock, by the same counts in the version 2 layout (written and synced
+ * under a temporary name, then renamed over it) before it counts.
  *
  * stats_add opens the file (creating it, through a temporary file and
  * link(2), if missing), takes flock(LOCK_EX) with a bounded wait, reads the
@@ -44,16 +49,21 @@
 #define STATS_FILE	"stats"
 #define DAMAGED_FILE	"stats.damaged"
 #define STATS_MAGIC	"MIXSTAT1"
-#define STATS_VERSION	1
+#define STATS_VERSION	2
 
-#define REC_SIZE	256
-#define REC_SLOTS	((REC_SIZE - 8) / 8)		/* 31 counters fit a record */
+#define REC_SIZE	512
+#define REC_SLOTS	((REC_SIZE - 8) / 8)		/* 63 counters fit a record */
 #define REC_HEADER	0
 #define REC_TOTAL	1
 #define REC_HOUR0	2
 #define REC_DAY0	(REC_HOUR0 + STATS_HOURS)
 #define NRECS		(REC_DAY0 + STATS_DAYS)		/* 106 */
-#define FILE_SIZE	(NRECS * REC_SIZE)		/* 27136 */
+#define FILE_SIZE	(NRECS * REC_SIZE)		/* 54272 */
+/* version 1: the same records, 256 bytes each */
+#define V1_VERSION	1
+#define V1_REC_SIZE	256
+#define V1_REC_SLOTS	((V1_REC_SIZE - 8) / 8)		/* 31 */
+#define V1_FILE_SIZE	(NRECS * V1_REC_SIZE)		/* 27136 */
 
 /* Header record fields */
 #define H_MAGIC		0	/* 8: STATS_MAGIC */
@@ -106,6 +116,14 @@ static const char *const names[STATS_NCOUNTERS] = {
 	[STATS_CORRUPT] = "corrupt",
 	[STATS_ROUNDS] = "rounds",
 	[STATS_POOL_SIZE] = "pool_size",
+	[STATS_REPLY_QUEUED] = "reply_queued",
+	[STATS_REPLY_RATE] = "reply_rate",
+	[STATS_REPLY_LOOP] = "reply_loop",
+	[STATS_OUTBOX_SENT] = "outbox_sent",
+	[STATS_OUTBOX_FAILED] = "outbox_failed",
+	[STATS_OTHER_KEPT] = "other_kept",
+	[STATS_OTHER_FORWARDED] = "other_forwarded",
+	[STATS_OTHER_FULL] = "other_full",
 };
 
 /* ---- records ------------------------------------------------------------------ */
@@ -214,24 +232,44 @@ write_full(int fd, const uint8_t *p, size_t len, off_t off)
 	return 0;
 }
 
-/* read_file - the whole file into file; 1: read, 0: damaged (size), -1: error */
+/*
+ * v1_convert - the version 1 file raw (V1_FILE_SIZE bytes) in the version 2
+ * layout into file; 0, or -1 if its header is not a valid version 1 header
+ */
 static int
-read_file(int fd, uint8_t *file)
+v1_convert(const uint8_t *raw, uint8_t *file)
 {
-	struct stat sb;
+	uint32_t nc = get_le32(raw + H_NCOUNTERS);
+	size_t r;
+
+	if (memcmp(raw + H_MAGIC, STATS_MAGIC, 8) != 0 ||
+	    get_le32(raw + H_VERSION) != V1_VERSION ||
+	    get_le32(raw + H_RECSIZE) != V1_REC_SIZE ||
+	    get_le32(raw + H_HOURS) != STATS_HOURS ||
+	    get_le32(raw + H_DAYS) != STATS_DAYS ||
+	    nc == 0 || nc > V1_REC_SLOTS)
+		return -1;
+	memset(file, 0, FILE_SIZE);
+	for (r = 1; r < NRECS; r++)
+		memcpy(rec(file, r), raw + r * V1_REC_SIZE, V1_REC_SIZE);
+	memcpy(file + H_MAGIC, STATS_MAGIC, 8);
+	put_le32(file + H_VERSION, STATS_VERSION);
+	put_le32(file + H_RECSIZE, REC_SIZE);
+	put_le32(file + H_NCOUNTERS, nc);
+	put_le32(file + H_HOURS, STATS_HOURS);
+	put_le32(file + H_DAYS, STATS_DAYS);
+	return 0;
+}
+
+/* read_all - exactly len bytes from offset 0; 1, 0 (short), -1 (error) */
+static int
+read_all(int fd, uint8_t *buf, size_t len)
+{
 	size_t got = 0;
 	ssize_t n;
 
-	if (fstat(fd, &sb) != 0)
-		return -1;
-	if (!S_ISREG(sb.st_mode)) {
-		errno = EINVAL;		/* not ours to move aside */
-		return -1;
-	}
-	if (sb.st_size != FILE_SIZE)
-		return 0;
-	while (got < FILE_SIZE) {
-		n = pread(fd, file + got, FILE_SIZE - got, (off_t)got);
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, (off_t)got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -241,6 +279,36 @@ read_file(int fd, uint8_t *file)
 		got += (size_t)n;
 	}
 	return 1;
+}
+
+/*
+ * read_file - the whole file into file (version 2 layout); 1: read, 2: read
+ * from a version 1 file (converted), 0: damaged (size or v1 header), -1: error
+ */
+static int
+read_file(int fd, uint8_t *file)
+{
+	struct stat sb;
+	uint8_t *raw;
+	int got;
+
+	if (fstat(fd, &sb) != 0)
+		return -1;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EINVAL;		/* not ours to move aside */
+		return -1;
+	}
+	if (sb.st_size == V1_FILE_SIZE) {
+		raw = mem_alloc(V1_FILE_SIZE);
+		got = read_all(fd, raw, V1_FILE_SIZE);
+		if (got == 1)
+			got = v1_convert(raw, file) == 0 ? 2 : 0;
+		mem_free(raw);
+		return got;
+	}
+	if (sb.st_size != FILE_SIZE)
+		return 0;
+	return read_all(fd, file, FILE_SIZE);
 }
 
 static int64_t
@@ -285,10 +353,12 @@ lock_until(int fd, int op, int64_t deadline_us)
 /*
  * create_file - a fresh file at path: written and synced under a temporary
  * name, then linked into place. link(2) never replaces: if another process
- * made the file first, its file is used.
+ * made the file first, its file is used. With replace set, file already
+ * holds the contents, and they are renamed over path (the caller holds the
+ * lock of the file path names).
  */
 static int
-create_file(const char *path, time_t now, uint8_t *file)
+create_file(const char *path, time_t now, uint8_t *file, int replace)
 {
 	uint8_t rnd[8];
 	char *tmp;
@@ -305,9 +375,11 @@ create_file(const char *path, time_t now, uint8_t *file)
 		mem_free(tmp);
 		return -1;
 	}
-	file_init(file, (int64_t)now / HOUR * HOUR);
+	if (!replace)
+		file_init(file, (int64_t)now / HOUR * HOUR);
 	ok = fchmod(fd, 0600) == 0 && write_full(fd, file, FILE_SIZE, 0) == 0 &&
-	    fsync(fd) == 0 && (link(tmp, path) == 0 || errno == EEXIST);
+	    fsync(fd) == 0 && (replace ? rename(tmp, path) == 0 :
+	    (link(tmp, path) == 0 || errno == EEXIST));
 	saved = errno;
 	(void)unlink(tmp);
 	if (close(fd) != 0 && ok) {
@@ -333,7 +405,7 @@ open_locked(const char *path, time_t now, uint8_t *file, int64_t deadline_us, in
 	*fdp = -1;
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT) {
-		if (create_file(path, now, file) != 0)
+		if (create_file(path, now, file, 0) != 0)
 			return -1;
 		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	}
@@ -407,6 +479,14 @@ stats_add(const char *spool, enum stats_counter c, uint64_t n, time_t now,
 			goto out;
 		if (got == 1 && file_ncounters(file) != 0)
 			break;
+		if (got == 2) {
+			/* version 1: the same counts, as version 2, then again */
+			if (create_file(path, now, file, 1) != 0)
+				goto out;
+			(void)close(fd);
+			fd = -1;
+			continue;
+		}
 		/* damaged: still ours (checked under the lock), so move it aside */
 		if (move_aside(spool, path) != 0)
 			goto out;
@@ -500,7 +580,7 @@ stats_read(const char *spool, time_t now, struct stats_snapshot *s)
 	if (lock_until(fd, LOCK_SH, mono_us() + (int64_t)READ_WAIT_MS * 1000) != 0 ||
 	    (got = read_file(fd, file)) < 0)
 		goto out;
-	if (got == 0 || (nc = file_ncounters(file)) == 0) {
+	if (got == 0 || (nc = file_ncounters(file)) == 0) {	/* v1: converted */
 		errno = EINVAL;
 		goto out;
 	}

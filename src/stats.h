@@ -58,6 +58,15 @@ enum stats_counter {
 	STATS_CORRUPT,		/* a damaged entry moved to corrupt/ */
 	STATS_ROUNDS,		/* mixing rounds */
 	STATS_POOL_SIZE,	/* the pool's size at each round, summed (divide by rounds) */
+	/* mail that holds no packet (doc/autoreply.md); statistics file version 2 */
+	STATS_REPLY_QUEUED,	/* an auto-reply committed to outbox/ */
+	STATS_REPLY_RATE,	/* an auto-reply refused by a rate limit */
+	STATS_REPLY_LOOP,	/* an auto-reply refused by loop protection (or no reply address) */
+	STATS_OUTBOX_SENT,	/* an outbox/ mail handed to the relay */
+	STATS_OUTBOX_FAILED,	/* an outbox/ mail refused for good (5xx) or too old: removed */
+	STATS_OTHER_KEPT,	/* other mail kept in the operator's Maildir */
+	STATS_OTHER_FORWARDED,	/* a complaint committed to outbox/ for the operator */
+	STATS_OTHER_FULL,	/* other mail not kept: the operator's Maildir is full */
 	STATS_NCOUNTERS
 };
 

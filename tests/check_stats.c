@@ -38,8 +38,11 @@
 #define T0		((time_t)1700000000)
 
 /* Section 7, written out independently of stats.c */
-#define F_SIZE		27136
-#define F_REC		256
+#define F_SIZE		54272
+#define F_REC		512
+/* version 1 (still read, converted when counted into) */
+#define V1_SIZE		27136
+#define V1_REC		256
 #define F_TOTAL		(1 * F_REC)
 #define F_HOUR(s)	((2 + (s)) * F_REC)
 #define F_DAY(s)	((26 + (s)) * F_REC)
@@ -227,8 +230,8 @@ START_TEST(test_layout)
 	want = calloc(1, F_SIZE);
 	ck_assert_ptr_nonnull(want);
 	memcpy(want, "MIXSTAT1", 8);
-	put_le(want + 8, 1, 4);				/* version */
-	put_le(want + 12, 256, 4);			/* record size */
+	put_le(want + 8, 2, 4);				/* version */
+	put_le(want + 12, 512, 4);			/* record size */
 	put_le(want + 16, STATS_NCOUNTERS, 4);
 	put_le(want + 20, 24, 4);
 	put_le(want + 24, 80, 4);
@@ -497,12 +500,12 @@ START_TEST(test_damaged)
 	case D_LONG:	f = realloc(f, len + 1); f[len++] = 0; break;
 	case D_EMPTY:	len = 0; break;
 	case D_MAGIC:	f[7] = '2'; break;
-	case D_VERSION:	f[8] = 2; break;
-	case D_RECSIZE:	f[13] = 2; break;
+	case D_VERSION:	f[8] = 3; break;
+	case D_RECSIZE:	f[13] = 1; break;
 	case D_HOURS:	f[20] = 25; break;
 	case D_DAYS:	f[24] = 81; break;
 	case D_NC_ZERO:	put_le(f + 16, 0, 4); break;
-	case D_NC_BIG:	put_le(f + 16, 32, 4); break;
+	case D_NC_BIG:	put_le(f + 16, 64, 4); break;
 	case NDAMAGE:	break;
 	}
 	ck_assert_ptr_nonnull(f);
@@ -572,29 +575,103 @@ START_TEST(test_counter_growth)
 	ck_assert_uint_eq(s.total[STATS_TEMPFAIL], 1);
 	ck_assert_uint_eq(s.hour[0][STATS_TEMPFAIL], 1);
 
-	/* a newer program's 31st counter survives our increments */
+	/* a newer program's 63rd counter survives our increments */
 	f = read_stats(spool, &len);
-	put_le(f + 16, 31, 4);
-	put_le(f + F_TOTAL + 8 + 8 * 30, 42, 8);
+	put_le(f + 16, 63, 4);
+	put_le(f + F_TOTAL + 8 + 8 * 62, 42, 8);
 	write_stats(spool, "stats", f, len);
 	free(f);
 	add_ok(spool, STATS_IN_FORWARD, 1, T0);
 	read_ok(spool, T0, &s);
 	ck_assert_uint_eq(s.total[STATS_IN_FORWARD], 4);
 	f = read_stats(spool, &len);
-	ck_assert_uint_eq(le(f + 16, 4), 31);
-	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * 30, 8), 42);
+	ck_assert_uint_eq(le(f + 16, 4), 63);
+	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * 62, 8), 42);
 	/* ... and is zeroed with the rest when its bucket restarts */
-	put_le(f + F_HOUR(hour % 24) + 8 + 8 * 30, 43, 8);
+	put_le(f + F_HOUR(hour % 24) + 8 + 8 * 62, 43, 8);
 	write_stats(spool, "stats", f, len);
 	free(f);
 	add_ok(spool, STATS_IN_FORWARD, 1, T0 + DAY);		/* same hour slot, a day on */
 	f = read_stats(spool, &len);
 	ck_assert_uint_eq(le(f + F_HOUR(hour % 24), 8), (uint64_t)((hour + 24) * HOUR));
 	ck_assert_uint_eq(le(f + F_HOUR(hour % 24) + 8 + 8 * STATS_IN_FORWARD, 8), 1);
-	ck_assert_uint_eq(le(f + F_HOUR(hour % 24) + 8 + 8 * 30, 8), 0);
-	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * 30, 8), 42);
+	ck_assert_uint_eq(le(f + F_HOUR(hour % 24) + 8 + 8 * 62, 8), 0);
+	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * 62, 8), 42);
 	free(f);
+}
+END_TEST
+
+/*
+ * A version 1 file (256-byte records, 31 counters) is read as it is, and
+ * replaced by the same counts in version 2 when counted into.
+ */
+START_TEST(test_v1_migration)
+{
+	const char *spool = make_spool("v1");
+	int64_t hour = (int64_t)T0 / HOUR, day = (int64_t)T0 / DAY;
+	struct stats_snapshot s;
+	uint8_t *v1, *f;
+	size_t len;
+	struct stat sb;
+
+	v1 = calloc(1, V1_SIZE);
+	ck_assert_ptr_nonnull(v1);
+	memcpy(v1, "MIXSTAT1", 8);
+	put_le(v1 + 8, 1, 4);
+	put_le(v1 + 12, V1_REC, 4);
+	put_le(v1 + 16, 31, 4);
+	put_le(v1 + 20, 24, 4);
+	put_le(v1 + 24, 80, 4);
+	put_le(v1 + 1 * V1_REC, (uint64_t)((hour - 5) * HOUR), 8);
+	put_le(v1 + 1 * V1_REC + 8 + 8 * STATS_IN_FORWARD, 7, 8);
+	put_le(v1 + 1 * V1_REC + 8 + 8 * STATS_POOL_SIZE, 99, 8);
+	put_le(v1 + (2 + hour % 24) * V1_REC, (uint64_t)(hour * HOUR), 8);
+	put_le(v1 + (2 + hour % 24) * V1_REC + 8 + 8 * STATS_IN_FORWARD, 3, 8);
+	put_le(v1 + (26 + day % 80) * V1_REC, (uint64_t)(day * DAY), 8);
+	put_le(v1 + (26 + day % 80) * V1_REC + 8 + 8 * STATS_POOL_SIZE, 99, 8);
+	write_stats(spool, "stats", v1, V1_SIZE);
+
+	read_ok(spool, T0, &s);
+	ck_assert_uint_eq(s.total[STATS_IN_FORWARD], 7);
+	ck_assert_uint_eq(s.total[STATS_POOL_SIZE], 99);
+	ck_assert_uint_eq(s.total[STATS_REPLY_QUEUED], 0);
+	ck_assert_uint_eq(s.hour[0][STATS_IN_FORWARD], 3);
+	ck_assert_uint_eq(s.day[0][STATS_POOL_SIZE], 99);
+	ck_assert_int_eq(stat(file_path(spool, "stats"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, V1_SIZE);		/* reading changes nothing */
+
+	add_ok(spool, STATS_REPLY_QUEUED, 2, T0);
+	ck_assert_int_eq(stat(file_path(spool, "stats"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, F_SIZE);
+	ck_assert_int_eq(sb.st_mode & 07777, 0600);
+	ck_assert_int_ne(access(file_path(spool, "stats.damaged"), F_OK), 0);
+	f = read_stats(spool, &len);
+	ck_assert_uint_eq(le(f + 8, 4), 2);
+	ck_assert_uint_eq(le(f + 12, 4), 512);
+	ck_assert_uint_eq(le(f + 16, 4), STATS_NCOUNTERS);
+	ck_assert_uint_eq(le(f + F_TOTAL, 8), (uint64_t)((hour - 5) * HOUR));	/* counting since */
+	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * STATS_IN_FORWARD, 8), 7);
+	ck_assert_uint_eq(le(f + F_TOTAL + 8 + 8 * STATS_REPLY_QUEUED, 8), 2);
+	free(f);
+	read_ok(spool, T0, &s);
+	ck_assert_uint_eq(s.total[STATS_IN_FORWARD], 7);
+	ck_assert_uint_eq(s.total[STATS_REPLY_QUEUED], 2);
+	ck_assert_uint_eq(s.hour[0][STATS_IN_FORWARD], 3);
+	ck_assert_uint_eq(s.hour[0][STATS_REPLY_QUEUED], 2);
+	ck_assert_uint_eq(s.day[0][STATS_POOL_SIZE], 99);
+	ck_assert_uint_eq(s.day[0][STATS_REPLY_QUEUED], 2);
+
+	/* a damaged version 1 file is moved aside like any other */
+	put_le(v1 + 16, 32, 4);
+	write_stats(spool, "stats", v1, V1_SIZE);
+	errno = 0;
+	ck_assert_int_eq(stats_read(spool, T0, &s), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	add_ok(spool, STATS_IN_DUMMY, 1, T0);
+	read_ok(spool, T0, &s);
+	ck_assert_uint_eq(s.total[STATS_IN_FORWARD], 0);
+	ck_assert_uint_eq(s.total[STATS_IN_DUMMY], 1);
+	free(v1);
 }
 END_TEST
 
@@ -697,6 +774,7 @@ stats_suite(void)
 	tcase_add_loop_test(tc, test_damaged, 0, NDAMAGE);
 	tcase_add_test(tc, test_not_regular);
 	tcase_add_test(tc, test_counter_growth);
+	tcase_add_test(tc, test_v1_migration);
 	tcase_add_test(tc, test_replaced_while_waiting);
 	suite_add_tcase(s, tc);
 	return s;

@@ -147,7 +147,7 @@ while IFS= read -r l; do
 	n=$((n + 1))
 done < <(payload "$H/postfix/main.cf" | subst)
 [ "$n" -ge 5 ] && ok "main.cf: $n settings applied" || not_ok "main.cf: only $n settings found"
-grep -q "^mixnode .* pipe\$" "$E/master.cf" && grep -q "argv=$T/bin/mixnode -c $CONF receive\$" "$E/master.cf" &&
+grep -q "^mixnode .* pipe\$" "$E/master.cf" && grep -qF "argv=$T/bin/mixnode -c $CONF receive - \${recipient}" "$E/master.cf" &&
 	ok "master.cf: the pipe service, with the placeholders replaced" ||
 	not_ok "master.cf: service or argv not as expected"
 # Test scaffolding, not part of the recipe: the staged mixnode finds its

@@ -168,7 +168,7 @@ grep -q "setting key_lifetime: too short" "$T/out" && ok "the error names key_li
 	{ not_ok "error text"; cat "$T/out"; }
 mn stats >"$T/out" 2>&1
 expect_eq "stats" "$?" 0
-expect_eq "stats prints every counter" "$(wc -l <"$T/out")" 31
+expect_eq "stats prints every counter" "$(wc -l <"$T/out")" 39
 # The reports (doc/stats-format.md) at day 38, where one drop_key was counted
 AT=$((NOW + 38 * DAY)) mn stats --report >"$T/report" 2>&1
 expect_eq "stats --report" "$?" 0
