@@ -766,7 +766,11 @@ autoreply_conf_text(const struct conf *c, const struct ar_settings *s, size_t *l
 	}
 	if (strcmp(mixing, "continuous") == 0)
 		sb_printf(&b, "  delays:               chosen by each packet's sender\n");
-	sb_printf(&b, "  dummies per round:    %lld on average\n", conf_get_num(c, "dummy_per_round"));
+	if (conf_get_num(c, "dummy_per_round") > 0)
+		sb_printf(&b, "  dummies per round:    1 to %lld, the first sent at once\n",
+		    2 * conf_get_num(c, "dummy_per_round"));
+	else
+		sb_printf(&b, "  dummies per round:    none besides the inbound share\n");
 	sb_printf(&b, "max_message_size:       %lld bytes\n", conf_get_num(c, "max_message_size"));
 	if (exit) {
 		sb_printf(&b, "exit_max_size:          %lld bytes\n", conf_get_num(c, "exit_max_size"));

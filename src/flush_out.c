@@ -384,7 +384,12 @@ fl_dummies(struct flusher *f, uint64_t inbound, struct dummy **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	want = mcrypto_uniform(2 * mean + 1);
+	/*
+	 * From 1 to 2 * mean, and the first one always leaves in this round:
+	 * then no round releases only what an n-1 attacker put in (the
+	 * target never leaves alone; doc/SECURITY.md, section 2.4).
+	 */
+	want = mean > 0 ? 1 + mcrypto_uniform(2 * mean) : 0;
 	for (k = 0; k < inbound && k < INBOUND_MAX; k++)
 		want += (size_t)coin(per_in);
 	if (want > DUMMIES_MAX)
@@ -398,7 +403,7 @@ fl_dummies(struct flusher *f, uint64_t inbound, struct dummy **out, size_t *n)
 			    f->nnodes == 1 ? "" : "s");
 			break;
 		}
-		if (!coin(pool_pm)) {
+		if ((i == 0 && mean > 0) || !coin(pool_pm)) {
 			pkt_mail(f, d->to, pkt, &d->mail, &d->mail_len);
 			(*n)++;
 			continue;

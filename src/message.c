@@ -802,6 +802,7 @@ message_compose(const struct msg_compose *c, uint8_t **out, size_t *len, char *e
 	GMimeDataWrapper *w;
 	GByteArray *ba;
 	InternetAddressList *list;
+	InternetAddress *ia;
 	GMimeContentEncoding cte;
 	struct buf body = { 0 };
 	const char *h, *colon;
@@ -856,8 +857,9 @@ message_compose(const struct msg_compose *c, uint8_t **out, size_t *len, char *e
 	for (i = 0; i < c->nto + c->ncc; i++) {
 		list = g_mime_message_get_addresses(msg, i < c->nto ? GMIME_ADDRESS_TYPE_TO :
 		    GMIME_ADDRESS_TYPE_CC);
-		internet_address_list_add(list, internet_address_mailbox_new(NULL,
-		    i < c->nto ? c->to[i] : c->cc[i - c->nto]));
+		ia = internet_address_mailbox_new(NULL, i < c->nto ? c->to[i] : c->cc[i - c->nto]);
+		internet_address_list_add(list, ia);	/* takes its own reference */
+		g_object_unref(ia);
 	}
 	if (c->subject != NULL && *c->subject != '\0')
 		g_mime_message_set_subject(msg, c->subject, "utf-8");

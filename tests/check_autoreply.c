@@ -469,7 +469,7 @@ START_TEST(test_conf_text)
 	    "mixing:                 threshold-timed\n"
 	    "  mix_threshold:        20 packets\n"
 	    "  mix_interval:         600 seconds\n"
-	    "  dummies per round:    1 on average\n"
+	    "  dummies per round:    1 to 2, the first sent at once\n"
 	    "max_message_size:       131072 bytes\n"
 	    "exit policy:            middleman: delivers nothing, forwards to other nodes\n"
 	    "long messages:          forwarded (reassembled by the exit node)\n"

@@ -745,6 +745,7 @@ make_pbodies(void)
 
 	setup();
 	memset(msg, 'm', PLEN);
+	mem_free(pbodies);	/* a test may make them again (CK_FORK=no: one process) */
 	pbodies = split_ok(msg, PLEN, 1, test_id, &pblen, &count, &k);
 	ck_assert_uint_eq(pblen, PKT_BODY_MAX);
 	ck_assert_uint_eq(count, 4);
