@@ -360,7 +360,9 @@ outbox_read(const char *spool, const char *name, struct outbox_entry *e)
 		e->kind = OUTBOX_COMPLAINT;
 	else
 		goto out;
-	if (field(&p, end, "created", val, sizeof val) != 0 || number(val, INT64_MAX, &v) != 0)
+	/* the writer gives the start of an hour: anything else is not ours */
+	if (field(&p, end, "created", val, sizeof val) != 0 || number(val, INT64_MAX, &v) != 0 ||
+	    v % HOUR != 0)
 		goto out;
 	e->created = (int64_t)v;
 	if (field(&p, end, "sender", e->sender, sizeof e->sender) != 0 || !addr_ok(e->sender, 1) ||

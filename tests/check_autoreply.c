@@ -597,6 +597,8 @@ static const char *const bad_entries[] = {
 	"mixoutbox 1\nkind reply\ncreated 01\nsender \nrcpt a@b.c\nsize 1\n\nx",
 	"mixoutbox 1\nkind reply\ncreated 0\nsender \nrcpt a@b.c\nsize 1\nx",
 	"mixoutbox 1\nkind reply\ncreated 99999999999999999999\nsender \nrcpt a@b.c\nsize 1\n\nx",
+	/* not the start of an hour: the writer never gives it (one encoding) */
+	"mixoutbox 1\nkind reply\ncreated 3601\nsender \nrcpt a@b.c\nsize 1\n\nx",
 };
 
 START_TEST(test_outbox_bad)
