@@ -34,10 +34,9 @@
 #include "log.h"
 #include "nodepage.h"
 #include "stats.h"
+#include "textsink.h"
 
 #define HOUR		INT64_C(3600)
-#define DAY		INT64_C(86400)
-#define PIECE_MAX	512	/* longest formatted piece */
 #define TIME_BUF	32
 #define NUM_BUF		32
 
@@ -53,75 +52,13 @@
 
 #define NDROPS		(STATS_DROP_REPLAY - STATS_DROP_NOPACKET + 1)
 
-struct sink {
-	FILE *fp;		/* the output, or NULL for buf */
-	char *buf;
-	size_t size;
-	size_t len;		/* bytes produced, whether or not they fit buf */
-	int err;		/* errno of the first failure; 0 */
-};
-
-/* The rows of the statistics, each matched to its bucket */
-struct rows {
-	int64_t hour_start[STATS_HOURS];
-	const uint64_t *hour[STATS_HOURS];
-	int64_t day_start[STATS_DAYS];
-	const uint64_t *day[STATS_DAYS];
-};
-
-static const uint64_t zero_bucket[STATS_NCOUNTERS];
-
-/* ---- the sink ---------------------------------------------------------------- */
-
-static void
-sink_put(struct sink *k, const char *p, size_t n)
-{
-	size_t room;
-
-	if (k->err != 0 || n == 0)
-		return;
-	if (k->fp != NULL) {
-		errno = 0;
-		if (fwrite(p, 1, n, k->fp) != n) {
-			k->err = errno != 0 ? errno : EIO;
-			return;
-		}
-	} else if (k->size > 0 && k->len < k->size - 1) {
-		room = k->size - 1 - k->len;
-		memcpy(k->buf + k->len, p, n < room ? n : room);
-	}
-	k->len += n;
-}
-
-static void
-sink_str(struct sink *k, const char *s)
-{
-	sink_put(k, s, strlen(s));
-}
-
-/* sink_printf - for our own markup and numbers only: never untrusted text */
-static void MIX_PRINTF(2, 3)
-sink_printf(struct sink *k, const char *fmt, ...)
-{
-	char piece[PIECE_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(piece, sizeof piece, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof piece)
-		msg_panic("nodepage: a formatted piece outgrew %zu bytes", sizeof piece);
-	sink_put(k, piece, (size_t)n);
-}
-
 /*
  * esc - at most max bytes of s as HTML text or attribute value: & < > " '
  * as entities, every byte outside printable ASCII as '?'. Descriptor
  * fields are ASCII by their format, so nothing of a valid one is lost.
  */
 static void
-esc(struct sink *k, const char *s, size_t max)
+esc(struct textsink *k, const char *s, size_t max)
 {
 	size_t i, n = strnlen(s, max);
 	char c;
@@ -129,23 +66,23 @@ esc(struct sink *k, const char *s, size_t max)
 	for (i = 0; i < n; i++) {
 		switch (s[i]) {
 		case '&':
-			sink_str(k, "&amp;");
+			textsink_str(k, "&amp;");
 			break;
 		case '<':
-			sink_str(k, "&lt;");
+			textsink_str(k, "&lt;");
 			break;
 		case '>':
-			sink_str(k, "&gt;");
+			textsink_str(k, "&gt;");
 			break;
 		case '"':
-			sink_str(k, "&quot;");
+			textsink_str(k, "&quot;");
 			break;
 		case '\'':
-			sink_str(k, "&#39;");
+			textsink_str(k, "&#39;");
 			break;
 		default:
 			c = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
-			sink_put(k, &c, 1);
+			textsink_put(k, &c, 1);
 		}
 	}
 }
@@ -275,39 +212,6 @@ month_start(int64_t t)
 	struct tm tm;
 
 	return (int64_t)tt == t && gmtime_r(&tt, &tm) != NULL && tm.tm_mday == 1;
-}
-
-/* ---- rows ---------------------------------------------------------------------- */
-
-/* match - the counters of the bucket that starts at want: index i first */
-static const uint64_t *
-match(const int64_t *start, const uint64_t (*cnt)[STATS_NCOUNTERS], size_t n, size_t i,
-    int64_t want)
-{
-	size_t j;
-
-	if (start[i] == want)
-		return cnt[i];
-	for (j = 0; j < n; j++)
-		if (start[j] == want)
-			return cnt[j];
-	return zero_bucket;
-}
-
-static void
-rows_fill(struct rows *r, const struct stats_snapshot *s, int64_t now)
-{
-	int64_t hour0 = now / HOUR * HOUR, day0 = now / DAY * DAY;
-	size_t i;
-
-	for (i = 0; i < STATS_HOURS; i++) {
-		r->hour_start[i] = hour0 - (int64_t)i * HOUR;
-		r->hour[i] = match(s->hour_start, s->hour, STATS_HOURS, i, r->hour_start[i]);
-	}
-	for (i = 0; i < STATS_DAYS; i++) {
-		r->day_start[i] = day0 - (int64_t)i * DAY;
-		r->day[i] = match(s->day_start, s->day, STATS_DAYS, i, r->day_start[i]);
-	}
 }
 
 /* ---- charts ---------------------------------------------------------------------- */
@@ -444,7 +348,7 @@ value_text(enum chart_kind kind, uint64_t v, char out[NUM_BUF])
 
 /* bar_title - what one bar says when pointed at (the bucket, never less) */
 static void
-bar_title(struct sink *k, const struct chart *c, int64_t start, const uint64_t *v)
+bar_title(struct textsink *k, const struct chart *c, int64_t start, const uint64_t *v)
 {
 	const struct layer *ly;
 	char tb[TIME_BUF], nb[NUM_BUF];
@@ -452,9 +356,9 @@ bar_title(struct sink *k, const struct chart *c, int64_t start, const uint64_t *
 	int first = 1;
 
 	ly = chart_layers(c->kind, &n);
-	sink_printf(k, "<title>%s UTC: ", when(start, c->days ? WHEN_DAY : WHEN_HOUR, tb));
+	textsink_printf(k, "<title>%s UTC: ", when(start, c->days ? WHEN_DAY : WHEN_HOUR, tb));
 	if (c->kind == CHART_POOL)
-		sink_printf(k, "mean %s entries over %llu round%s", tenths_text(pool_tenths(v), nb),
+		textsink_printf(k, "mean %s entries over %llu round%s", tenths_text(pool_tenths(v), nb),
 		    (unsigned long long)v[STATS_ROUNDS], v[STATS_ROUNDS] == 1 ? "" : "s");
 	else
 		for (j = 0; j < n; j++) {
@@ -462,16 +366,16 @@ bar_title(struct sink *k, const struct chart *c, int64_t start, const uint64_t *
 
 			if (x == 0)
 				continue;
-			sink_printf(k, "%s%llu %s", first ? "" : ", ", (unsigned long long)x,
+			textsink_printf(k, "%s%llu %s", first ? "" : ", ", (unsigned long long)x,
 			    ly[j].label);
 			first = 0;
 		}
-	sink_str(k, "</title>");
+	textsink_str(k, "</title>");
 }
 
 /* chart_desc - the chart in words, for those who do not see it */
 static void
-chart_desc(struct sink *k, const struct chart *c, const struct rows *r, uint64_t max,
+chart_desc(struct textsink *k, const struct chart *c, const struct stats_rows *r, uint64_t max,
     int any)
 {
 	const struct layer *ly;
@@ -484,55 +388,55 @@ chart_desc(struct sink *k, const struct chart *c, const struct rows *r, uint64_t
 	int first = 1;
 
 	ly = chart_layers(c->kind, &n);
-	sink_printf(k, "<desc id=\"%s-d\">One bar per %s from %s to %s UTC, oldest on the left. ",
+	textsink_printf(k, "<desc id=\"%s-d\">One bar per %s from %s to %s UTC, oldest on the left. ",
 	    c->id, c->days ? "day" : "hour", when(starts[nrows - 1], form, a),
 	    when(starts[0], form, b));
 	if (!any) {
-		sink_str(k, "No data yet.</desc>\n");
+		textsink_str(k, "No data yet.</desc>\n");
 		return;
 	}
 	if (c->kind == CHART_POOL) {
-		sink_printf(k, "Highest mean: %s entries.</desc>\n", tenths_text(max, nb));
+		textsink_printf(k, "Highest mean: %s entries.</desc>\n", tenths_text(max, nb));
 		return;
 	}
-	sink_str(k, "In all:");
+	textsink_str(k, "In all:");
 	for (j = 0; j < n; j++) {
 		for (sum = 0, i = 0; i < nrows; i++)
 			sum = sat_add(sum, layer_value(c->kind, rows[i], j));
 		if (sum == 0 && c->kind == CHART_DROPS)
 			continue;
-		sink_printf(k, "%s %llu %s", first ? "" : ",", (unsigned long long)sum, ly[j].label);
+		textsink_printf(k, "%s %llu %s", first ? "" : ",", (unsigned long long)sum, ly[j].label);
 		first = 0;
 	}
-	sink_printf(k, ". Highest %s: %llu.</desc>\n", c->days ? "day" : "hour",
+	textsink_printf(k, ". Highest %s: %llu.</desc>\n", c->days ? "day" : "hour",
 	    (unsigned long long)max);
 }
 
 /* chart_axes - grid lines with their values, the base line, the axis titles */
 static void
-chart_axes(struct sink *k, const struct chart *c, uint64_t step, uint64_t top)
+chart_axes(struct textsink *k, const struct chart *c, uint64_t step, uint64_t top)
 {
 	char nb[NUM_BUF], yb[NUM_BUF];
 	uint64_t v;
 	int i;
 
-	sink_printf(k, "<text class=\"at\" x=\"4\" y=\"14\">%s</text>\n", c->yname);
+	textsink_printf(k, "<text class=\"at\" x=\"4\" y=\"14\">%s</text>\n", c->yname);
 	for (i = 0; i <= NTICKS; i++) {
 		uint64_t y = (uint64_t)PLOT_BASE * 10 - (uint64_t)PLOT_H * 10 * (uint64_t)i / NTICKS;
 
 		v = i == NTICKS ? top : step * (uint64_t)i;
-		sink_printf(k, "<line class=\"%s\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\" />"
+		textsink_printf(k, "<line class=\"%s\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\" />"
 		    "<text class=\"yl\" x=\"%d\" y=\"%s\" text-anchor=\"end\">%s</text>\n",
 		    i == 0 ? "axis" : "grid", PLOT_X, coord(y, yb), PLOT_X + PLOT_W, yb,
 		    PLOT_X - 6, coord(y + 45, yb), value_text(c->kind, v, nb));
 	}
-	sink_printf(k, "<text class=\"at\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+	textsink_printf(k, "<text class=\"at\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
 	    PLOT_X + PLOT_W / 2, VB_H - 4, c->days ? "day (UTC)" : "hour starting (UTC)");
 }
 
 /* chart_xlabels - hours 00, 06, 12, 18; days: the first of each month */
 static void
-chart_xlabels(struct sink *k, const struct chart *c, const int64_t *starts, size_t nrows)
+chart_xlabels(struct textsink *k, const struct chart *c, const int64_t *starts, size_t nrows)
 {
 	uint64_t slot = (uint64_t)PLOT_W * 10 / nrows, x;
 	char tb[TIME_BUF], xb[NUM_BUF];
@@ -547,7 +451,7 @@ chart_xlabels(struct sink *k, const struct chart *c, const int64_t *starts, size
 		x = (uint64_t)PLOT_X * 10 + j * slot + slot / 2;
 		anchor = x < (uint64_t)(PLOT_X + 24) * 10 ? "start" :
 		    x > (uint64_t)(PLOT_X + PLOT_W - 24) * 10 ? "end" : "middle";
-		sink_printf(k, "<line class=\"axis\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\" />"
+		textsink_printf(k, "<line class=\"axis\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\" />"
 		    "<text class=\"xl\" x=\"%s\" y=\"%d\" text-anchor=\"%s\">%s</text>\n",
 		    coord(x, xb), PLOT_BASE, xb, PLOT_BASE + 4, xb, PLOT_BASE + 17, anchor,
 		    when(t, c->days ? WHEN_MONTH : WHEN_HH, tb));
@@ -556,7 +460,7 @@ chart_xlabels(struct sink *k, const struct chart *c, const int64_t *starts, size
 
 /* chart_bars - one group of stacked rects per row with data, oldest left */
 static void
-chart_bars(struct sink *k, const struct chart *c, const uint64_t *const *rows,
+chart_bars(struct textsink *k, const struct chart *c, const uint64_t *const *rows,
     const int64_t *starts, size_t nrows, uint64_t top)
 {
 	const struct layer *ly;
@@ -565,13 +469,13 @@ chart_bars(struct sink *k, const struct chart *c, const uint64_t *const *rows,
 	size_t i, j, l, n;
 
 	ly = chart_layers(c->kind, &n);
-	sink_str(k, "<g class=\"bars\">\n");
+	textsink_str(k, "<g class=\"bars\">\n");
 	for (j = 0; j < nrows; j++) {
 		i = nrows - 1 - j;
 		if (!has_data(c->kind, rows[i]))
 			continue;
 		x = (uint64_t)PLOT_X * 10 + j * slot + (slot - bar) / 2;
-		sink_str(k, "<g>");
+		textsink_str(k, "<g>");
 		bar_title(k, c, starts[i], rows[i]);
 		/* each layer from the running sum, so that rounding never accumulates */
 		for (cum = 0, lo = 0, l = 0; l < n; l++) {
@@ -580,20 +484,20 @@ chart_bars(struct sink *k, const struct chart *c, const uint64_t *const *rows,
 			cum = sat_add(cum, add);
 			hi = muldiv(cum, (uint64_t)PLOT_H * 10, top);
 			if (hi > lo)
-				sink_printf(k, "<rect class=\"%s\" x=\"%s\" y=\"%s\" width=\"%s\" "
+				textsink_printf(k, "<rect class=\"%s\" x=\"%s\" y=\"%s\" width=\"%s\" "
 				    "height=\"%s\" />", ly[l].cls, coord(x, xb),
 				    coord((uint64_t)PLOT_BASE * 10 - hi, yb), coord(bar, wb),
 				    coord(hi - lo, hb));
 			lo = hi;
 		}
-		sink_str(k, "</g>\n");
+		textsink_str(k, "</g>\n");
 	}
-	sink_str(k, "</g>\n");
+	textsink_str(k, "</g>\n");
 }
 
 /* chart - one figure: the SVG and its legend */
 static void
-chart(struct sink *k, const struct chart *c, const struct rows *r)
+chart(struct textsink *k, const struct chart *c, const struct stats_rows *r)
 {
 	const uint64_t *const *rows = c->days ? r->day : r->hour;
 	const int64_t *starts = c->days ? r->day_start : r->hour_start;
@@ -615,7 +519,7 @@ chart(struct sink *k, const struct chart *c, const struct rows *r)
 	} else
 		top = step * NTICKS;
 
-	sink_printf(k, "<figure id=\"%s\">\n<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
+	textsink_printf(k, "<figure id=\"%s\">\n<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
 	    "role=\"img\" aria-labelledby=\"%s-t %s-d\">\n<title id=\"%s-t\">%s</title>\n",
 	    c->id, VB_W, VB_H, c->id, c->id, c->id, c->title);
 	chart_desc(k, c, r, max, any);
@@ -624,12 +528,12 @@ chart(struct sink *k, const struct chart *c, const struct rows *r)
 	if (any)
 		chart_bars(k, c, rows, starts, nrows, top);
 	else
-		sink_printf(k, "<text class=\"empty\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
+		textsink_printf(k, "<text class=\"empty\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
 		    "no data yet</text>\n", PLOT_X + PLOT_W / 2, PLOT_TOP + PLOT_H / 2);
-	sink_printf(k, "</svg>\n<figcaption><strong>%s</strong>\n<ul class=\"legend\">", c->title);
+	textsink_printf(k, "</svg>\n<figcaption><strong>%s</strong>\n<ul class=\"legend\">", c->title);
 	for (i = 0; i < n; i++)
-		sink_printf(k, "<li><span class=\"sw %s\"></span>%s</li>", ly[i].cls, ly[i].label);
-	sink_str(k, "</ul></figcaption>\n</figure>\n");
+		textsink_printf(k, "<li><span class=\"sw %s\"></span>%s</li>", ly[i].cls, ly[i].label);
+	textsink_str(k, "</ul></figcaption>\n</figure>\n");
 }
 
 /* ---- the page ---------------------------------------------------------------------- */
@@ -681,23 +585,23 @@ static const struct chart charts[] = {
 
 /* page_head - the document up to the body, then the header with the name */
 static void
-page_head(struct sink *k, const struct descriptor *d, const struct rows *r)
+page_head(struct textsink *k, const struct descriptor *d, const struct stats_rows *r)
 {
 	char tb[TIME_BUF];
 
-	sink_str(k, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
+	textsink_str(k, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n"
 	    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	    "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\" />\n"
 	    "<meta name=\"referrer\" content=\"no-referrer\" />\n<title>mixmail node ");
 	esc(k, d->name, sizeof d->name);
-	sink_str(k, "</title>\n<style>\n");
-	sink_str(k, page_style);
-	sink_str(k, "</style>\n</head>\n<body>\n<header>\n<h1>mixmail node <span id=\"node-name\">");
+	textsink_str(k, "</title>\n<style>\n");
+	textsink_str(k, page_style);
+	textsink_str(k, "</style>\n</head>\n<body>\n<header>\n<h1>mixmail node <span id=\"node-name\">");
 	esc(k, d->name, sizeof d->name);
-	sink_str(k, "</span></h1>\n<p>Address: <code id=\"node-address\">");
+	textsink_str(k, "</span></h1>\n<p>Address: <code id=\"node-address\">");
 	esc(k, d->address, sizeof d->address);
-	sink_printf(k, "</code></p>\n<p>Statistics up to the hour starting %s UTC.</p>\n"
+	textsink_printf(k, "</code></p>\n<p>Statistics up to the hour starting %s UTC.</p>\n"
 	    "</header>\n<main>\n", when(r->hour_start[0], WHEN_HOUR, tb));
 }
 
@@ -714,17 +618,17 @@ key_state(const struct desc_mixkey *m, int64_t now)
 
 /* page_keys - the identity key and each mix key: fingerprint, id, window */
 static void
-page_keys(struct sink *k, const struct descriptor *d, int64_t now)
+page_keys(struct textsink *k, const struct descriptor *d, int64_t now)
 {
 	char hex[2 * 32 + 1], idhex[KEYS_ID_HEX], a[TIME_BUF], b[TIME_BUF];
 	uint8_t h[MCRYPTO_HASH_BYTES];
 	size_t i;
 
 	mcrypto_hex(hex, d->identity, sizeof d->identity);
-	sink_printf(k, "<section id=\"keys\">\n<h2>Keys</h2>\n<h3>Identity key (Ed25519)</h3>\n"
+	textsink_printf(k, "<section id=\"keys\">\n<h2>Keys</h2>\n<h3>Identity key (Ed25519)</h3>\n"
 	    "<p>It signs the descriptor. Fingerprint:</p>\n"
 	    "<p><code class=\"fp\" id=\"identity\">%s</code></p>\n", hex);
-	sink_printf(k, "<h3>Mix keys (X25519)</h3>\n<p>Senders encrypt to the key whose window "
+	textsink_printf(k, "<h3>Mix keys (X25519)</h3>\n<p>Senders encrypt to the key whose window "
 	    "holds the time of sending. Times are UTC.</p>\n<ul class=\"keys\">\n");
 	for (i = 0; i < d->nkeys; i++) {
 		const struct desc_mixkey *m = &d->keys[i];
@@ -733,17 +637,17 @@ page_keys(struct sink *k, const struct descriptor *d, int64_t now)
 		mcrypto_hash(h, sizeof h, NULL, 0, m->pk, sizeof m->pk);
 		keys_id_hex(idhex, h);
 		mcrypto_hex(hex, m->pk, sizeof m->pk);
-		sink_printf(k, "<li><p><strong>Key <code>%s</code></strong>: %s</p>\n"
+		textsink_printf(k, "<li><p><strong>Key <code>%s</code></strong>: %s</p>\n"
 		    "<p>Valid from %s until %s</p>\n<p>Fingerprint: <code class=\"fp mixkey\">"
 		    "%s</code></p></li>\n", idhex, key_state(m, now), when(m->valid_from, WHEN_ISO, a),
 		    when(m->valid_until, WHEN_ISO, b), hex);
 	}
-	sink_str(k, "</ul>\n</section>\n");
+	textsink_str(k, "</ul>\n</section>\n");
 }
 
 /* page_capabilities - what the node does, as its descriptor and settings say */
 static void
-page_capabilities(struct sink *k, const struct nodepage_info *info)
+page_capabilities(struct textsink *k, const struct nodepage_info *info)
 {
 	const struct descriptor *d = info->desc;
 	char nb[NUM_BUF];
@@ -751,38 +655,38 @@ page_capabilities(struct sink *k, const struct nodepage_info *info)
 	size_t i;
 	int v;
 
-	sink_printf(k, "<section id=\"capabilities\">\n<h2>Capabilities</h2>\n<dl>\n"
+	textsink_printf(k, "<section id=\"capabilities\">\n<h2>Capabilities</h2>\n<dl>\n"
 	    "<dt>Role</dt><dd>%s</dd>\n<dt>Exit policy</dt><dd>", d->exit ?
 	    "exit: delivers final mail" : "middleman: forwards only");
 	esc(k, d->exit_policy, sizeof d->exit_policy);
-	sink_printf(k, "</dd>\n<dt>Largest mail accepted</dt><dd>%llu bytes",
+	textsink_printf(k, "</dd>\n<dt>Largest mail accepted</dt><dd>%llu bytes",
 	    (unsigned long long)d->max_size);
 	if (d->max_size >= 1024 && d->max_size % 1024 == 0)
-		sink_printf(k, " (%s KiB)", count(d->max_size / 1024, nb));
-	sink_str(k, "</dd>\n<dt>Packet versions</dt><dd>");
+		textsink_printf(k, " (%s KiB)", count(d->max_size / 1024, nb));
+	textsink_str(k, "</dd>\n<dt>Packet versions</dt><dd>");
 	for (v = 0; v < 32; v++)
 		if (d->pkt_versions & (UINT32_C(1) << v)) {
-			sink_printf(k, "%s%d", sep, v);
+			textsink_printf(k, "%s%d", sep, v);
 			sep = ", ";
 		}
-	sink_str(k, "</dd>\n<dt>Mixing strategy</dt><dd>");
+	textsink_str(k, "</dd>\n<dt>Mixing strategy</dt><dd>");
 	esc(k, d->mixing, sizeof d->mixing);
-	sink_str(k, "</dd>\n");
+	textsink_str(k, "</dd>\n");
 	for (i = 0; i < info->nsettings; i++) {
-		sink_str(k, "<dt><code>");
+		textsink_str(k, "<dt><code>");
 		esc(k, info->settings[i].name, NODEPAGE_STRING_MAX);
-		sink_str(k, "</code></dt><dd>");
+		textsink_str(k, "</code></dt><dd>");
 		esc(k, info->settings[i].value, NODEPAGE_STRING_MAX);
-		sink_str(k, "</dd>\n");
+		textsink_str(k, "</dd>\n");
 	}
-	sink_str(k, "<dt>Software</dt><dd>");
+	textsink_str(k, "<dt>Software</dt><dd>");
 	esc(k, d->software, sizeof d->software);
-	sink_str(k, "</dd>\n</dl>\n</section>\n");
+	textsink_str(k, "</dd>\n</dl>\n</section>\n");
 }
 
 /* page_totals - a few running totals */
 static void
-page_totals(struct sink *k, const uint64_t *t)
+page_totals(struct textsink *k, const uint64_t *t)
 {
 	static const struct {
 		const char *label;
@@ -803,21 +707,21 @@ page_totals(struct sink *k, const uint64_t *t)
 
 	for (c = 0; c < STATS_NCOUNTERS; c++)
 		all |= t[c];
-	sink_str(k, "<section id=\"totals\">\n<h2>Totals since counting began</h2>\n");
+	textsink_str(k, "<section id=\"totals\">\n<h2>Totals since counting began</h2>\n");
 	if (all == 0)
-		sink_str(k, "<p>No data yet: nothing has been counted.</p>\n");
-	sink_str(k, "<dl>\n");
+		textsink_str(k, "<p>No data yet: nothing has been counted.</p>\n");
+	textsink_str(k, "<dl>\n");
 	for (i = 0; i < sizeof rows / sizeof *rows; i++) {
 		for (v = 0, c = (int)rows[i].first; c <= (int)rows[i].last; c++)
 			v = sat_add(v, t[c]);
-		sink_printf(k, "<dt>%s</dt><dd>%llu</dd>\n", rows[i].label, (unsigned long long)v);
+		textsink_printf(k, "<dt>%s</dt><dd>%llu</dd>\n", rows[i].label, (unsigned long long)v);
 	}
-	sink_str(k, "</dl>\n</section>\n");
+	textsink_str(k, "</dl>\n</section>\n");
 }
 
 static void
-page(struct sink *k, const struct nodepage_info *info, const struct stats_snapshot *s,
-    const struct rows *r)
+page(struct textsink *k, const struct nodepage_info *info, const struct stats_snapshot *s,
+    const struct stats_rows *r)
 {
 	static const struct {
 		const char *id, *title, *text;
@@ -836,14 +740,14 @@ page(struct sink *k, const struct nodepage_info *info, const struct stats_snapsh
 	page_capabilities(k, info);
 	page_totals(k, s->total);
 	for (i = 0; i < sizeof sections / sizeof *sections; i++) {
-		sink_printf(k, "<section id=\"%s\">\n<h2>%s</h2>\n<p>%s</p>\n", sections[i].id,
+		textsink_printf(k, "<section id=\"%s\">\n<h2>%s</h2>\n<p>%s</p>\n", sections[i].id,
 		    sections[i].title, sections[i].text);
 		for (j = 0; j < sizeof charts / sizeof *charts; j++)
 			if (strncmp(charts[j].id, sections[i].id, strlen(sections[i].id)) == 0)
 				chart(k, &charts[j], r);
-		sink_str(k, "</section>\n");
+		textsink_str(k, "</section>\n");
 	}
-	sink_str(k, "</main>\n<footer>\n<p>Counts per UTC hour and day only: nothing about "
+	textsink_str(k, "</main>\n<footer>\n<p>Counts per UTC hour and day only: nothing about "
 	    "any one message. The same figures: <a href=\"stats.txt\">stats.txt</a>, "
 	    "<a href=\"stats.json\">stats.json</a>. The signed descriptor: "
 	    "<a href=\"descriptor\">descriptor</a>.</p>\n</footer>\n</body>\n</html>\n");
@@ -852,9 +756,9 @@ page(struct sink *k, const struct nodepage_info *info, const struct stats_snapsh
 /* ---- the interface ------------------------------------------------------------- */
 
 static int
-render(struct sink *k, const struct nodepage_info *info, const struct stats_snapshot *s)
+render(struct textsink *k, const struct nodepage_info *info, const struct stats_snapshot *s)
 {
-	struct rows r;
+	struct stats_rows r;
 	size_t i;
 
 	if (s == NULL || info == NULL || info->desc == NULL || info->now < 0 ||
@@ -869,7 +773,7 @@ render(struct sink *k, const struct nodepage_info *info, const struct stats_snap
 			errno = EINVAL;
 			return -1;
 		}
-	rows_fill(&r, s, info->now);
+	stats_rows_fill(&r, s, info->now);
 	page(k, info, s, &r);
 	if (k->err != 0) {
 		errno = k->err;
@@ -881,7 +785,7 @@ render(struct sink *k, const struct nodepage_info *info, const struct stats_snap
 int
 nodepage_write(FILE *fp, const struct nodepage_info *info, const struct stats_snapshot *s)
 {
-	struct sink k = { .fp = fp };
+	struct textsink k = { .fp = fp };
 
 	if (fp == NULL) {
 		errno = EINVAL;
@@ -894,28 +798,9 @@ int
 nodepage_format(char *buf, size_t size, size_t *need, const struct nodepage_info *info,
     const struct stats_snapshot *s)
 {
-	struct sink k = { .buf = buf, .size = size };
+	struct textsink k;
 
-	if (need != NULL)
-		*need = 0;
-	if (need == NULL || (buf == NULL && size > 0)) {
-		errno = EINVAL;
+	if (textsink_buffer(&k, buf, size, need) != 0)
 		return -1;
-	}
-	if (size > 0)
-		buf[0] = '\0';
-	if (render(&k, info, s) != 0) {
-		if (size > 0)
-			buf[0] = '\0';
-		return -1;
-	}
-	*need = k.len;
-	if (k.len >= size) {
-		if (size > 0)
-			buf[size - 1] = '\0';
-		errno = ERANGE;
-		return -1;
-	}
-	buf[k.len] = '\0';
-	return 0;
+	return textsink_buffer_end(&k, render(&k, info, s), need);
 }

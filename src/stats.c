@@ -614,3 +614,39 @@ stats_find(const char *name)
 			return c;
 	return -1;
 }
+
+/* ---- report rows ----------------------------------------------------------------- */
+
+static const uint64_t zero_bucket[STATS_NCOUNTERS];
+
+/* match - the counters of the bucket that starts at want: index i first */
+static const uint64_t *
+match(const int64_t *start, const uint64_t (*cnt)[STATS_NCOUNTERS], size_t n, size_t i,
+    int64_t want)
+{
+	size_t j;
+
+	if (start[i] == want)
+		return cnt[i];
+	for (j = 0; j < n; j++)
+		if (start[j] == want)
+			return cnt[j];
+	return zero_bucket;
+}
+
+void
+stats_rows_fill(struct stats_rows *r, const struct stats_snapshot *s, int64_t now)
+{
+	const int64_t hour = 3600, day = 86400;
+	int64_t hour0 = now / hour * hour, day0 = now / day * day;
+	size_t i;
+
+	for (i = 0; i < STATS_HOURS; i++) {
+		r->hour_start[i] = hour0 - (int64_t)i * hour;
+		r->hour[i] = match(s->hour_start, s->hour, STATS_HOURS, i, r->hour_start[i]);
+	}
+	for (i = 0; i < STATS_DAYS; i++) {
+		r->day_start[i] = day0 - (int64_t)i * day;
+		r->day[i] = match(s->day_start, s->day, STATS_DAYS, i, r->day_start[i]);
+	}
+}

@@ -98,6 +98,23 @@ int stats_add(const char *spool, enum stats_counter c, uint64_t n, time_t now,
  */
 int stats_read(const char *spool, time_t now, struct stats_snapshot *s) MIX_WUR;
 
+/*
+ * The rows of a report made at a time now: row i of hour is the hour i
+ * hours before now's hour, row i of day the day i days before today
+ * (UTC), each with its start and the counters of the snapshot's bucket
+ * that starts there, or all zeros when none does. The pointers point
+ * into the snapshot (or a static zero bucket).
+ */
+struct stats_rows {
+	int64_t hour_start[STATS_HOURS];
+	const uint64_t *hour[STATS_HOURS];
+	int64_t day_start[STATS_DAYS];
+	const uint64_t *day[STATS_DAYS];
+};
+
+/* stats_rows_fill - the rows of s at now (0 or later) */
+void stats_rows_fill(struct stats_rows *r, const struct stats_snapshot *s, int64_t now);
+
 /* stats_name - the counter's name as printed, e.g. "drop_replay" */
 const char *stats_name(enum stats_counter c);
 

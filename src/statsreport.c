@@ -28,11 +28,9 @@
 
 #include "log.h"
 #include "stats.h"
+#include "textsink.h"
 #include "statsreport.h"
 
-#define HOUR		INT64_C(3600)
-#define DAY		INT64_C(86400)
-#define LINE_MAX_	256	/* longest formatted piece; rows are far shorter */
 #define TIME_BUF	32
 
 /* Text columns (doc/stats-format.md, section 3) */
@@ -43,67 +41,6 @@
 #define R_MEAN		10	/* rows: the pool's mean size */
 #define D_REASON	18	/* drops: counter name */
 #define D_WINDOW	12	/* drops: 24-hour and 80-day sums */
-
-struct sink {
-	FILE *fp;		/* the output, or NULL for buf */
-	char *buf;
-	size_t size;
-	size_t len;		/* bytes produced, whether or not they fit buf */
-	int err;		/* errno of the first failure; 0 */
-};
-
-/* The rows: each bucket already matched to its row (section comment) */
-struct rows {
-	int64_t hour_start[STATS_HOURS];
-	const uint64_t *hour[STATS_HOURS];
-	int64_t day_start[STATS_DAYS];
-	const uint64_t *day[STATS_DAYS];
-};
-
-static const uint64_t zero_bucket[STATS_NCOUNTERS];
-
-/* ---- the sink ---------------------------------------------------------------- */
-
-static void
-sink_put(struct sink *k, const char *p, size_t n)
-{
-	size_t room;
-
-	if (k->err != 0 || n == 0)
-		return;
-	if (k->fp != NULL) {
-		errno = 0;
-		if (fwrite(p, 1, n, k->fp) != n) {
-			k->err = errno != 0 ? errno : EIO;
-			return;
-		}
-	} else if (k->size > 0 && k->len < k->size - 1) {
-		room = k->size - 1 - k->len;
-		memcpy(k->buf + k->len, p, n < room ? n : room);
-	}
-	k->len += n;
-}
-
-static void
-sink_str(struct sink *k, const char *s)
-{
-	sink_put(k, s, strlen(s));
-}
-
-static void MIX_PRINTF(2, 3)
-sink_printf(struct sink *k, const char *fmt, ...)
-{
-	char line[LINE_MAX_];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof line)
-		msg_panic("statsreport: a formatted piece outgrew %zu bytes", sizeof line);
-	sink_put(k, line, (size_t)n);
-}
 
 /* ---- values ---------------------------------------------------------------------- */
 
@@ -166,7 +103,7 @@ pool_mean(const uint64_t *v, char out[32])
 enum when_form { WHEN_HOUR, WHEN_DAY, WHEN_ISO };
 
 static const char *
-when(struct sink *k, int64_t t, enum when_form form, char out[TIME_BUF])
+when(struct textsink *k, int64_t t, enum when_form form, char out[TIME_BUF])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -187,39 +124,6 @@ when(struct sink *k, int64_t t, enum when_form form, char out[TIME_BUF])
 		return "?";
 	}
 	return out;
-}
-
-/* ---- rows ---------------------------------------------------------------------- */
-
-/* match - the counters of the bucket that starts at want: index i first */
-static const uint64_t *
-match(const int64_t *start, const uint64_t (*cnt)[STATS_NCOUNTERS], size_t n, size_t i,
-    int64_t want)
-{
-	size_t j;
-
-	if (start[i] == want)
-		return cnt[i];
-	for (j = 0; j < n; j++)
-		if (start[j] == want)
-			return cnt[j];
-	return zero_bucket;
-}
-
-static void
-rows_fill(struct rows *r, const struct stats_snapshot *s, int64_t now)
-{
-	int64_t hour0 = now / HOUR * HOUR, day0 = now / DAY * DAY;
-	size_t i;
-
-	for (i = 0; i < STATS_HOURS; i++) {
-		r->hour_start[i] = hour0 - (int64_t)i * HOUR;
-		r->hour[i] = match(s->hour_start, s->hour, STATS_HOURS, i, r->hour_start[i]);
-	}
-	for (i = 0; i < STATS_DAYS; i++) {
-		r->day_start[i] = day0 - (int64_t)i * DAY;
-		r->day[i] = match(s->day_start, s->day, STATS_DAYS, i, r->day_start[i]);
-	}
 }
 
 /* ---- the node's name ------------------------------------------------------------- */
@@ -261,14 +165,14 @@ utf8_len(const unsigned char *p, size_t n)
 
 /* node_text - the name with anything but printable ASCII as '?' */
 static void
-node_text(struct sink *k, const char *name)
+node_text(struct textsink *k, const char *name)
 {
 	size_t i, n = strnlen(name, STATSREPORT_NODE_MAX);
 	char c;
 
 	for (i = 0; i < n; i++) {
 		c = name[i] >= 0x20 && name[i] <= 0x7e ? name[i] : '?';
-		sink_put(k, &c, 1);
+		textsink_put(k, &c, 1);
 	}
 }
 
@@ -279,70 +183,70 @@ node_text(struct sink *k, const char *name)
  * max bytes of s are used, never half a character.
  */
 static void
-json_string(struct sink *k, const char *s, size_t max)
+json_string(struct textsink *k, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strnlen(s, max + 4), i = 0, len;	/* + 4: see a cut character whole */
 
-	sink_put(k, "\"", 1);
+	textsink_put(k, "\"", 1);
 	while (i < n && i < max) {
 		switch (p[i]) {
 		case '"':
-			sink_str(k, "\\\"");
+			textsink_str(k, "\\\"");
 			break;
 		case '\\':
-			sink_str(k, "\\\\");
+			textsink_str(k, "\\\\");
 			break;
 		case '\b':
-			sink_str(k, "\\b");
+			textsink_str(k, "\\b");
 			break;
 		case '\f':
-			sink_str(k, "\\f");
+			textsink_str(k, "\\f");
 			break;
 		case '\n':
-			sink_str(k, "\\n");
+			textsink_str(k, "\\n");
 			break;
 		case '\r':
-			sink_str(k, "\\r");
+			textsink_str(k, "\\r");
 			break;
 		case '\t':
-			sink_str(k, "\\t");
+			textsink_str(k, "\\t");
 			break;
 		default:
 			if (p[i] < 0x20 || p[i] == 0x7f) {
-				sink_printf(k, "\\u%04x", (unsigned)p[i]);
+				textsink_printf(k, "\\u%04x", (unsigned)p[i]);
 				break;
 			}
 			if ((len = utf8_len(p + i, n - i)) == 0) {
-				sink_str(k, "\\ufffd");
+				textsink_str(k, "\\ufffd");
 				break;
 			}
 			if (i + len > max)
 				goto out;	/* the character would end past max */
-			sink_put(k, s + i, len);
+			textsink_put(k, s + i, len);
 			i += len;
 			continue;
 		}
 		i++;
 	}
 out:
-	sink_put(k, "\"", 1);
+	textsink_put(k, "\"", 1);
 }
 
 /* ---- the text report ------------------------------------------------------------ */
 
 static void
-text_total(struct sink *k, const char *label, uint64_t v)
+text_total(struct textsink *k, const char *label, uint64_t v)
 {
-	sink_printf(k, "  %-*s %*llu\n", T_LABEL, label, T_VALUE, (unsigned long long)v);
+	textsink_printf(k, "  %-*s %*llu\n", T_LABEL, label, T_VALUE, (unsigned long long)v);
 }
 
 static void
-text_totals(struct sink *k, const uint64_t *t)
+text_totals(struct textsink *k, const uint64_t *t)
 {
 	char mean[32];
 
-	sink_str(k, "Totals since counting began\n");
+	textsink_str(k, "Totals since counting began\n");
 	text_total(k, "intermediate (in_forward)", t[STATS_IN_FORWARD]);
 	text_total(k, "final (in_deliver)", t[STATS_IN_DELIVER]);
 	text_total(k, "dummies ending here (in_dummy)", t[STATS_IN_DUMMY]);
@@ -359,24 +263,24 @@ text_totals(struct sink *k, const uint64_t *t)
 	text_total(k, "fragments expired (frag_expired)", t[STATS_FRAG_EXPIRED]);
 	text_total(k, "corrupt entries (corrupt)", t[STATS_CORRUPT]);
 	text_total(k, "mixing rounds (rounds)", t[STATS_ROUNDS]);
-	sink_printf(k, "  %-*s %*s\n", T_LABEL, "mean pool size (pool_size/rounds)", T_VALUE,
+	textsink_printf(k, "  %-*s %*s\n", T_LABEL, "mean pool size (pool_size/rounds)", T_VALUE,
 	    pool_mean(t, mean));
 }
 
 static void
-text_row_head(struct sink *k, const char *title, const char *first)
+text_row_head(struct textsink *k, const char *title, const char *first)
 {
-	sink_printf(k, "\n%s\n", title);
-	sink_printf(k, "  %-*s %*s %*s %*s %*s %*s\n", R_WHEN, first, R_COUNT, "interm.",
+	textsink_printf(k, "\n%s\n", title);
+	textsink_printf(k, "  %-*s %*s %*s %*s %*s %*s\n", R_WHEN, first, R_COUNT, "interm.",
 	    R_COUNT, "final", R_COUNT, "dummies", R_COUNT, "dropped", R_MEAN, "pool mean");
 }
 
 static void
-text_row(struct sink *k, const char *label, const uint64_t *v)
+text_row(struct textsink *k, const char *label, const uint64_t *v)
 {
 	char mean[32];
 
-	sink_printf(k, "  %-*s %*llu %*llu %*llu %*llu %*s\n", R_WHEN, label,
+	textsink_printf(k, "  %-*s %*llu %*llu %*llu %*llu %*s\n", R_WHEN, label,
 	    R_COUNT, (unsigned long long)v[STATS_IN_FORWARD],
 	    R_COUNT, (unsigned long long)v[STATS_IN_DELIVER],
 	    R_COUNT, (unsigned long long)v[STATS_IN_DUMMY],
@@ -386,15 +290,15 @@ text_row(struct sink *k, const char *label, const uint64_t *v)
 
 /* text_reasons - counters first..last: the 24 hours, the 80 days, in total */
 static void
-text_reasons(struct sink *k, const char *title, const struct rows *r, const uint64_t *t,
+text_reasons(struct textsink *k, const char *title, const struct stats_rows *r, const uint64_t *t,
     enum stats_counter first, enum stats_counter last)
 {
 	uint64_t h, d;
 	size_t i;
 	int c;
 
-	sink_printf(k, "\n%s\n", title);
-	sink_printf(k, "  %-*s %*s %*s %*s\n", D_REASON, "reason", D_WINDOW, "24 hours",
+	textsink_printf(k, "\n%s\n", title);
+	textsink_printf(k, "  %-*s %*s %*s %*s\n", D_REASON, "reason", D_WINDOW, "24 hours",
 	    D_WINDOW, "80 days", T_VALUE, "total");
 	for (c = (int)first; c <= (int)last; c++) {
 		h = d = 0;
@@ -402,29 +306,29 @@ text_reasons(struct sink *k, const char *title, const struct rows *r, const uint
 			h = sat_add(h, r->hour[i][c]);
 		for (i = 0; i < STATS_DAYS; i++)
 			d = sat_add(d, r->day[i][c]);
-		sink_printf(k, "  %-*s %*llu %*llu %*llu\n", D_REASON,
+		textsink_printf(k, "  %-*s %*llu %*llu %*llu\n", D_REASON,
 		    stats_name((enum stats_counter)c), D_WINDOW, (unsigned long long)h,
 		    D_WINDOW, (unsigned long long)d, T_VALUE, (unsigned long long)t[c]);
 	}
 }
 
 static void
-text_report(struct sink *k, const struct stats_snapshot *s, const struct statsreport_info *info,
-    const struct rows *r)
+text_report(struct textsink *k, const struct stats_snapshot *s, const struct statsreport_info *info,
+    const struct stats_rows *r)
 {
 	char tb[TIME_BUF];
 	size_t i;
 
-	sink_str(k, "mixmail node statistics\n");
-	sink_str(k, "node:         ");
+	textsink_str(k, "mixmail node statistics\n");
+	textsink_str(k, "node:         ");
 	node_text(k, info->node);
-	sink_printf(k, "\nreport time:  %s UTC\n", when(k, r->hour_start[0], WHEN_HOUR, tb));
-	sink_str(k, "mixing:       ");
+	textsink_printf(k, "\nreport time:  %s UTC\n", when(k, r->hour_start[0], WHEN_HOUR, tb));
+	textsink_str(k, "mixing:       ");
 	if (info->mixing != NULL)
 		node_text(k, info->mixing);
 	else
-		sink_str(k, "-");
-	sink_printf(k, "\nrole:         %s\n\n", info->exit ? "exit" : "middleman");
+		textsink_str(k, "-");
+	textsink_printf(k, "\nrole:         %s\n\n", info->exit ? "exit" : "middleman");
 
 	text_totals(k, s->total);
 
@@ -444,61 +348,61 @@ text_report(struct sink *k, const struct stats_snapshot *s, const struct statsre
 
 /* json_counters - "name": value, ... for every counter, in enum order */
 static void
-json_counters(struct sink *k, const uint64_t *v)
+json_counters(struct textsink *k, const uint64_t *v)
 {
 	int c;
 
 	for (c = 0; c < STATS_NCOUNTERS; c++)
-		sink_printf(k, "%s\"%s\": %llu", c == 0 ? "" : ", ",
+		textsink_printf(k, "%s\"%s\": %llu", c == 0 ? "" : ", ",
 		    stats_name((enum stats_counter)c), (unsigned long long)v[c]);
 }
 
 static void
-json_buckets(struct sink *k, const char *key, const int64_t *start,
+json_buckets(struct textsink *k, const char *key, const int64_t *start,
     const uint64_t *const *v, size_t n)
 {
 	char tb[TIME_BUF];
 	size_t i;
 
-	sink_printf(k, "  \"%s\": [\n", key);
+	textsink_printf(k, "  \"%s\": [\n", key);
 	for (i = 0; i < n; i++) {
-		sink_printf(k, "    {\"start\": \"%s\", ", when(k, start[i], WHEN_ISO, tb));
+		textsink_printf(k, "    {\"start\": \"%s\", ", when(k, start[i], WHEN_ISO, tb));
 		json_counters(k, v[i]);
-		sink_str(k, i + 1 < n ? "},\n" : "}\n");
+		textsink_str(k, i + 1 < n ? "},\n" : "}\n");
 	}
-	sink_str(k, "  ]");
+	textsink_str(k, "  ]");
 }
 
 static void
-json_report(struct sink *k, const struct stats_snapshot *s, const struct statsreport_info *info,
-    const struct rows *r)
+json_report(struct textsink *k, const struct stats_snapshot *s, const struct statsreport_info *info,
+    const struct stats_rows *r)
 {
 	char tb[TIME_BUF];
 
-	sink_printf(k, "{\n  \"version\": %d,\n  \"node\": ", STATSREPORT_JSON_VERSION);
+	textsink_printf(k, "{\n  \"version\": %d,\n  \"node\": ", STATSREPORT_JSON_VERSION);
 	json_string(k, info->node, STATSREPORT_NODE_MAX);
-	sink_printf(k, ",\n  \"generated\": \"%s\",\n  \"mixing\": ",
+	textsink_printf(k, ",\n  \"generated\": \"%s\",\n  \"mixing\": ",
 	    when(k, r->hour_start[0], WHEN_ISO, tb));
 	if (info->mixing != NULL)
 		json_string(k, info->mixing, STATSREPORT_NODE_MAX);
 	else
-		sink_str(k, "null");
-	sink_printf(k, ",\n  \"exit\": %s,\n  \"totals\": {", info->exit ? "true" : "false");
+		textsink_str(k, "null");
+	textsink_printf(k, ",\n  \"exit\": %s,\n  \"totals\": {", info->exit ? "true" : "false");
 	json_counters(k, s->total);
-	sink_str(k, "},\n");
+	textsink_str(k, "},\n");
 	json_buckets(k, "hours", r->hour_start, r->hour, STATS_HOURS);
-	sink_str(k, ",\n");
+	textsink_str(k, ",\n");
 	json_buckets(k, "days", r->day_start, r->day, STATS_DAYS);
-	sink_str(k, "\n}\n");
+	textsink_str(k, "\n}\n");
 }
 
 /* ---- the interface ------------------------------------------------------------- */
 
 static int
-render(struct sink *k, enum statsreport_form form, const struct stats_snapshot *s,
+render(struct textsink *k, enum statsreport_form form, const struct stats_snapshot *s,
     const struct statsreport_info *info)
 {
-	struct rows r;
+	struct stats_rows r;
 
 	if (s == NULL || info == NULL || info->node == NULL || info->now < 0 ||
 	    info->now > STATSREPORT_TIME_MAX ||
@@ -506,7 +410,7 @@ render(struct sink *k, enum statsreport_form form, const struct stats_snapshot *
 		errno = EINVAL;
 		return -1;
 	}
-	rows_fill(&r, s, info->now);
+	stats_rows_fill(&r, s, info->now);
 	if (form == STATSREPORT_TEXT)
 		text_report(k, s, info, &r);
 	else
@@ -522,7 +426,7 @@ int
 statsreport_write(FILE *fp, enum statsreport_form form, const struct stats_snapshot *s,
     const struct statsreport_info *info)
 {
-	struct sink k = { .fp = fp };
+	struct textsink k = { .fp = fp };
 
 	if (fp == NULL) {
 		errno = EINVAL;
@@ -535,28 +439,9 @@ int
 statsreport_format(char *buf, size_t size, size_t *need, enum statsreport_form form,
     const struct stats_snapshot *s, const struct statsreport_info *info)
 {
-	struct sink k = { .buf = buf, .size = size };
+	struct textsink k;
 
-	if (need != NULL)
-		*need = 0;
-	if (need == NULL || (buf == NULL && size > 0)) {
-		errno = EINVAL;
+	if (textsink_buffer(&k, buf, size, need) != 0)
 		return -1;
-	}
-	if (size > 0)
-		buf[0] = '\0';
-	if (render(&k, form, s, info) != 0) {
-		if (size > 0)
-			buf[0] = '\0';
-		return -1;
-	}
-	*need = k.len;
-	if (k.len >= size) {
-		if (size > 0)
-			buf[size - 1] = '\0';
-		errno = ERANGE;
-		return -1;
-	}
-	buf[k.len] = '\0';
-	return 0;
+	return textsink_buffer_end(&k, render(&k, form, s, info), need);
 }
